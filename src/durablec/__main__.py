@@ -1,0 +1,3 @@
+from durablec.cli import main
+
+main()
