@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from durablec import __version__
-from durablec.cli.build import build, diff
+from durablec._cli_build import build, diff
 
 __all__ = ["main"]
 
