@@ -1,30 +1,77 @@
-"""compile_source: one source text in, compiled text and diagnostics out. No I/O, no printing."""
+"""compile_source: one source text in, compiled text and diagnostics out. No I/O, no printing.
+
+Each file is parsed once by LibCST (shared by the linter and the transformer) and once by CPython's
+``ast`` (authoritative syntax errors, and cheap positions for the transformer).
+"""
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 
 from durablec.compiler.diagnostics import Diagnostic
+from durablec.errors import CompileError
 
-__all__ = ["CompileResult", "compile_source"]
+__all__ = ["CompileResult", "compile_source", "needs_compiling"]
 
 
 @dataclass(frozen=True, slots=True)
 class CompileResult:
     """The compiled text of one module.
 
-    ``code`` is the output (identical to the input when nothing needed rewriting);
-    ``diagnostics`` holds lint findings (empty when linting was off).
+    ``code`` is the output (the input itself when nothing needed rewriting); ``diagnostics``
+    holds lint findings (empty when linting was off).
     """
 
     code: str
     diagnostics: tuple[Diagnostic, ...] = field(default=())
 
 
+def needs_compiling(source: str) -> bool:
+    """False for modules that cannot contain a checkpoint: they are copied without parsing."""
+    return "async" in source or "await" in source
+
+
 def compile_source(source: str, path: str, *, lint: bool = True) -> CompileResult:
     """Compile one module's source. ``path`` is used only in messages, never in the output.
 
-    Raises CompileError (with path:line:col) when the source is not valid Python.
+    Raises CompileError (``path:line:col: message``) when the source is not valid Python.
     """
-    # Placeholder until the transformer lands: identity.
-    return CompileResult(code=source)
+    if not needs_compiling(source):
+        return CompileResult(code=source)
+    tree = _parse_ast(source, path)
+    import libcst as cst
+
+    from durablec.compiler.transform import is_compiled, transform
+
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as error:
+        raise CompileError(
+            path, error.raw_line, error.raw_column + 1,
+            f"LibCST cannot parse this module ({error.message}); please report it",
+        ) from error
+    if is_compiled(module):
+        return CompileResult(code=source)
+    diagnostics: tuple[Diagnostic, ...] = ()
+    if lint:
+        diagnostics = tuple(_lint(module, path))
+    try:
+        rewritten = transform(module, tree, source)
+    except Exception as error:  # a compiler bug must still name the file
+        raise CompileError(path, 1, 1, f"{error}; please report it with this file") from error
+    return CompileResult(code=source if rewritten is None else rewritten.code, diagnostics=diagnostics)
+
+
+def _parse_ast(source: str, path: str) -> ast.Module:
+    try:
+        return ast.parse(source, filename=path)
+    except SyntaxError as error:
+        raise CompileError(
+            path, error.lineno or 1, error.offset or 1, f"syntax error: {error.msg}"
+        ) from error
+
+
+def _lint(module: object, path: str) -> list[Diagnostic]:
+    # Wired to the determinism linter once it lands; until then linting finds nothing.
+    return []

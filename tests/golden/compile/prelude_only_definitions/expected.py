@@ -1,0 +1,6 @@
+async def main():
+    return await __dc_ckpt__(('helper', 2, 12), helper)
+
+from durablec.runtime.abi import ckpt as __dc_ckpt__
+async def helper():
+    return "ok"

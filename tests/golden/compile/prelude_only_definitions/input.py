@@ -1,0 +1,6 @@
+async def main():
+    return await helper()
+
+
+async def helper():
+    return "ok"
