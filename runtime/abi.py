@@ -19,8 +19,9 @@ source                                 compiled
 
 ``SITE`` is a tuple of constants (folded by CPython into one constant, so it costs nothing):
 ``(callee, line, column)`` where ``callee`` is the normalized source text of the awaited callee
-(``"payments.charge"``) and line/column (1-based line, 0-based column) locate the ``await`` in the
-*source*. Inside f-string expressions, where Python 3.11 forbids some quotes and every backslash,
+(``"payments.charge"``, as ``ast.unparse`` spells it, so formatting and comments never change it)
+and line and column (both 1-based, as editors show them) locate the ``await``, ``async for`` or
+``async with`` item in the *source*. Inside f-string expressions, where Python 3.11 forbids some quotes and every backslash,
 the callee text may instead be a tuple of code points; :func:`site_callee` decodes either form.
 
 Outside a durable run each entry returns exactly what the source would have awaited, iterated or
