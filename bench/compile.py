@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +38,9 @@ class Row:
     verdict: str
 
 
-def best_of(repeat: int, run: Callable[[int], None], setup: Callable[[int], None] | None = None) -> float:
+def best_of(
+    repeat: int, run: Callable[[int], Any], setup: Callable[[int], None] | None = None
+) -> float:
     """The shortest wall time of ``run(i)`` over ``repeat`` runs; ``setup(i)`` is not timed."""
     best = float("inf")
     for i in range(repeat):
