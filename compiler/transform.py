@@ -57,6 +57,9 @@ class _Sites:
     comps: list[_Site] = field(default_factory=list)
     skipped_lines: frozenset[int] = frozenset()
     skipped_functions: tuple[tuple[int, int], ...] = ()
+    # Per def/class in source order: (holds a site, number of defs/classes nested in it), so the
+    # rewriter can skip whole definitions that hold no await without walking them.
+    definitions: list[tuple[bool, int]] = field(default_factory=list)
 
     def is_skipped(self, line: int) -> bool:
         return line in self.skipped_lines or any(a <= line <= b for a, b in self.skipped_functions)
@@ -174,9 +177,33 @@ def _collect_sites(tree: ast.Module, source: str) -> _Sites:
             skipped_functions.append((node.lineno, node.end_lineno))
     for kind in (sites.awaits, sites.fors, sites.withs, sites.comps):
         kind.sort(key=lambda s: (s.line, s.column))
+    _plan_definitions(tree, sites.definitions)
     sites.skipped_lines = skipped_lines
     sites.skipped_functions = tuple(skipped_functions)
     return sites
+
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_SITE_NODES = (ast.Await, ast.AsyncFor, ast.AsyncWith, ast.comprehension)
+
+
+def _plan_definitions(node: ast.AST, plan: list[tuple[bool, int]]) -> tuple[bool, int]:
+    """Append (holds a site, nested definitions) for each definition under ``node`` in source
+    order; return the same pair for ``node``'s own subtree."""
+    holds = isinstance(node, _SITE_NODES) and (not isinstance(node, ast.comprehension) or bool(node.is_async))
+    nested = 0
+    for child in ast.iter_child_nodes(node):  # statement lists come in source order
+        if isinstance(child, _DEFINITIONS):
+            index = len(plan)
+            plan.append((False, 0))
+            child_holds, child_nested = _plan_definitions(child, plan)
+            plan[index] = (child_holds, child_nested)
+            nested += 1 + child_nested
+        else:
+            child_holds, child_nested = _plan_definitions(child, plan)
+            nested += child_nested
+        holds = holds or child_holds
+    return holds, nested
 
 
 def _skip_lines(source: str) -> list[int]:
@@ -207,6 +234,7 @@ class _Rewriter(cst.CSTTransformer):
         self._pending_withs: list[list[_Site]] = []
         self._pending_comps: list[_Site] = []
         self._fstring_quotes: list[str] = []
+        self._definition = 0
         self.used: set[str] = set()
 
     def _take(self, kind: str, pool: list[_Site]) -> _Site:
@@ -216,7 +244,20 @@ class _Rewriter(cst.CSTTransformer):
         self._next[kind] = index + 1
         return pool[index]
 
+    def _enter_definition(self) -> bool:
+        holds, nested = self._sites.definitions[self._definition]
+        self._definition += 1 if holds else 1 + nested
+        return holds
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return self._enter_definition()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return self._enter_definition()
+
     def check_exhausted(self) -> None:
+        if self._definition != len(self._sites.definitions):
+            raise _SiteMismatch("definition")
         pools = {"await": self._sites.awaits, "for": self._sites.fors,
                  "with": self._sites.withs, "comp": self._sites.comps}
         for kind, pool in pools.items():
