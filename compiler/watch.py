@@ -58,13 +58,15 @@ def watch(
     on_report: Callable[[BuildReport], None],
     on_error: Callable[[DurablecError], None],
     stop: threading.Event,
+    on_ready: Callable[[], None] = lambda: None,
     debounce: float = 0.05,
     lint_config: str = "",
 ) -> None:
     """Build ``paths`` into ``out`` now and after every change, until ``stop`` is set.
 
-    A rebuild starts once ``debounce`` seconds pass without a new event. A DurablecError from
-    the first build (a missing path) propagates; later ones go to ``on_error``.
+    ``on_ready`` is called once changes are being observed. A rebuild starts once ``debounce``
+    seconds pass without a new event. A DurablecError from the first build (a missing path)
+    propagates; later ones go to ``on_error``.
     """
     changed = threading.Event()
     observer = Observer()
@@ -88,6 +90,7 @@ def watch(
             # A single file is watched through its directory: editors replace files on save.
             observer.schedule(_Handler(changed, out_resolved, path), str(path.parent), recursive=False)
     observer.start()
+    on_ready()
     try:
         while not stop.is_set():
             if not changed.wait(0.2):

@@ -164,8 +164,13 @@ def _watch(paths: list[str], out: Path, *, lint: bool, jobs: int | None) -> None
     def on_error(error: DurablecError) -> None:
         click.echo(f"error: {error}", err=True)
 
+    def on_ready() -> None:
+        click.echo(f"watching {' '.join(paths)} for changes; Ctrl-C to stop", err=True)
+
     try:
-        watch(paths, out, lint=lint, jobs=jobs, on_report=on_report, on_error=on_error, stop=stop)
+        watch(
+            paths, out, lint=lint, jobs=jobs, on_report=on_report, on_error=on_error, stop=stop, on_ready=on_ready
+        )
     except KeyboardInterrupt:
         pass
     finally:
