@@ -4,7 +4,16 @@
     ├── CompileError               a source file cannot be compiled (syntax error, foreign ABI)
     ├── FindingsError              compile-on-import refused a module with determinism findings
     ├── ConfigError                bad [tool.durablec] configuration
-    └── UsageError                 a command or API called with arguments that cannot work
+    ├── UsageError                 a command or API called with arguments that cannot work
+    ├── NotCompiledError           a task's module was not compiled, so it cannot run durably
+    ├── NonDeterminismError        replay found another step (or other arguments) than recorded
+    ├── SerializationError         a step's result cannot be journaled
+    ├── JournalError               the journal cannot be used (schema too new, tampered payload)
+    │   └── TamperedPayloadError   a signed payload failed its HMAC check
+    ├── RunNotFoundError           no run with that id in the journal
+    ├── RunSuspendedError          a run stopped without finishing (sleep, event, pause, lease)
+    ├── RunFailedError             a run ended with an exception; the original is ``__cause__``
+    └── RecordedError              stands in for a recorded exception that cannot be unpickled
 
 Each message says what happened, where (path:line:col when there is a place), and what to do.
 """
@@ -17,7 +26,22 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from durablec.compiler.diagnostics import Diagnostic
 
-__all__ = ["CompileError", "ConfigError", "DurablecError", "FindingsError", "UsageError"]
+__all__ = [
+    "CompileError",
+    "ConfigError",
+    "DurablecError",
+    "FindingsError",
+    "JournalError",
+    "NonDeterminismError",
+    "NotCompiledError",
+    "RecordedError",
+    "RunFailedError",
+    "RunNotFoundError",
+    "RunSuspendedError",
+    "SerializationError",
+    "TamperedPayloadError",
+    "UsageError",
+]
 
 
 class DurablecError(Exception):
@@ -54,3 +78,61 @@ class ConfigError(DurablecError):
 
 class UsageError(DurablecError):
     """An API or command was called in a way that cannot work."""
+
+
+class NotCompiledError(DurablecError):
+    """A task function's module was not compiled by durablec: its awaits would not be checkpoints."""
+
+
+class NonDeterminismError(DurablecError):
+    """On replay the code took another step, or passed other arguments, than the journal recorded.
+
+    The run is left resumable: fix the code (or deploy the version the run started with) and
+    resume it.
+    """
+
+
+class SerializationError(DurablecError):
+    """A step's outcome cannot be serialized into the journal."""
+
+
+class JournalError(DurablecError):
+    """The journal database cannot be used as it is."""
+
+
+class TamperedPayloadError(JournalError):
+    """A journal payload's signature does not match ``DURABLEC_SECRET``; it was not unpickled."""
+
+
+class RunNotFoundError(DurablecError):
+    """No run with the given id exists in the journal."""
+
+
+class RunSuspendedError(DurablecError):
+    """A run stopped before its end: sleeping, waiting for an event, paused, or lease lost."""
+
+    def __init__(self, run_id: str, status: str, message: str) -> None:
+        self.run_id = run_id
+        self.status = status
+        super().__init__(message)
+
+
+class RunFailedError(DurablecError):
+    """A run ended with an exception (``__cause__`` holds it when it could be restored)."""
+
+    def __init__(self, run_id: str, status: str, message: str) -> None:
+        self.run_id = run_id
+        self.status = status
+        super().__init__(message)
+
+
+class RecordedError(DurablecError):
+    """A recorded exception whose original type could not be pickled or unpickled."""
+
+    def __init__(self, type_name: str, message: str) -> None:
+        self.type_name = type_name
+        self.message = message
+        super().__init__(f"{type_name}: {message}")
+
+    def __reduce__(self) -> tuple[type[RecordedError], tuple[str, str]]:
+        return (RecordedError, (self.type_name, self.message))

@@ -1,0 +1,138 @@
+"""Deterministic stand-ins, durable sleep, events and idempotency keys for task code.
+
+``now``/``random``/``uuid4`` are plain coroutines: awaited in compiled code they are checkpoints
+like any other, so replay returns the recorded value. ``sleep`` and ``wait_for_event`` consult the
+run they execute in to suspend it (no coroutine kept) instead of blocking a worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random as _random
+import uuid as _uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import and_, select, update
+
+from durablec.errors import UsageError
+from durablec.runtime.engine import RunScope, Suspend, run_scope
+from durablec.runtime.journal import events
+from durablec.runtime.journal import now as _clock
+
+__all__ = ["idempotency_key", "now", "random", "sleep", "uuid4", "wait_for_event"]
+
+
+async def now() -> datetime:
+    """The current UTC time; recorded once per step, so replay sees the same value."""
+    return datetime.now(timezone.utc)
+
+
+async def random() -> float:
+    """A float in [0, 1); recorded once per step."""
+    return _random.random()
+
+
+async def uuid4() -> _uuid.UUID:
+    """A random UUID; recorded once per step."""
+    return _uuid.uuid4()
+
+
+def idempotency_key() -> str:
+    """A key stable across retries and replays of the checkpoint about to be taken.
+
+    Evaluated while the arguments of an awaited call are built, it names that call's step:
+    ``payments.charge(..., idempotency_key=durablec.idempotency_key())``. Outside a run it is a
+    fresh random key (there is nothing to keep stable).
+    """
+    scope = run_scope()
+    if scope is None:
+        return _uuid.uuid4().hex
+    return f"{scope.run.run_id}/{scope.peek_key()}"
+
+
+async def _wake_time(seconds: float | None, until: datetime | None) -> float:
+    if until is not None:
+        if until.tzinfo is None:
+            raise UsageError("durablec.sleep(until=...) needs a timezone-aware datetime")
+        return until.timestamp()
+    return _clock() + (seconds or 0.0)
+
+
+_WAKE_SITE = ("durablec.sleep.wake_at", 0, 0)
+_DEADLINE_SITE = ("durablec.wait_for_event.deadline", 0, 0)
+
+
+async def sleep(seconds: float | None = None, *, until: datetime | None = None) -> None:
+    """Sleep durably: a long sleep suspends the run and a worker resumes it when it is due."""
+    if (seconds is None) == (until is None):
+        raise UsageError("durablec.sleep takes either seconds or until=, not both or neither")
+    scope = run_scope()
+    if scope is None:
+        await asyncio.sleep(max(0.0, await _wake_time(seconds, until) - _clock()))
+        return
+    wake_at: float = await scope.checkpoint(_WAKE_SITE, _wake_time, (seconds, until), {})
+    remaining = wake_at - _clock()
+    if remaining <= 0:
+        return
+    if remaining <= scope.run.inline_sleep:
+        await asyncio.sleep(remaining)
+        return
+    raise scope.run.suspend_now(
+        Suspend("sleeping", f"sleeping until {datetime.fromtimestamp(wake_at, timezone.utc):%Y-%m-%d %H:%M:%S} UTC",
+                wake_at=wake_at)
+    )
+
+
+async def _deadline(timeout: float) -> float:
+    return _clock() + timeout
+
+
+async def wait_for_event(name: str, timeout: float | None = None) -> Any:
+    """Wait until event ``name`` is sent to this run (``send_event``) and return its payload.
+
+    The run is suspended while it waits. With ``timeout`` (seconds) a TimeoutError is raised
+    into the task when no event came in time.
+    """
+    scope = run_scope()
+    if scope is None:
+        raise UsageError(
+            f"wait_for_event({name!r}) can only wait inside a durable run: start the task with "
+            "durablec.run, a Client or `durablec run`"
+        )
+    deadline: float | None = None
+    if timeout is not None:
+        deadline = await scope.checkpoint(_DEADLINE_SITE, _deadline, (timeout,), {})
+    found, payload = _take_event(scope, name)
+    if found:
+        return payload
+    if deadline is not None and _clock() >= deadline:
+        raise TimeoutError(f"run {scope.run.run_id}: no event {name!r} within {timeout} s")
+    raise scope.run.suspend_now(
+        Suspend("waiting", f"waiting for event {name!r}", wake_at=deadline, waiting_for=name)
+    )
+
+
+def _take_event(scope: RunScope, name: str) -> tuple[bool, Any]:
+    """Claim the oldest unclaimed event ``name`` for this step (or the one it already claimed)."""
+    run = scope.run
+    key = scope.path
+    if run.check_only:
+        raise run.suspend_now(Suspend("pending", "replay check reached a live step"))
+    with run.journal.begin() as conn:
+        row = conn.execute(
+            select(events.c.id, events.c.payload, events.c.consumed_key)
+            .where(
+                and_(
+                    events.c.run_id == run.run_id, events.c.name == name,
+                    (events.c.consumed_key.is_(None)) | (events.c.consumed_key == key),
+                )
+            )
+            .order_by(events.c.consumed_key.is_(None), events.c.id)
+            .limit(1)
+        ).one_or_none()
+        if row is None:
+            return False, None
+        if row.consumed_key is None:
+            conn.execute(update(events).where(events.c.id == row.id).values(consumed_key=key))
+    return True, run.load(row.payload, f"event/{name}")

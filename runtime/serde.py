@@ -1,0 +1,141 @@
+"""Journal payloads: cloudpickle, optional HMAC signing, canonical argument digests, previews.
+
+A payload is one tag byte then the body: ``P`` plain pickle, ``S`` a 32-byte HMAC-SHA256 then the
+pickle. The MAC covers the row's identity (run id and step key) as well as the pickle, so a valid
+payload cannot be moved to another row. With ``DURABLEC_SECRET`` set every payload is signed and
+an unsigned or mis-signed one is refused before it is unpickled (unpickling runs code).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+from typing import Any, Final
+
+import cloudpickle
+
+from durablec.errors import TamperedPayloadError
+
+__all__ = ["Codec", "canonical_digest", "preview"]
+
+_PLAIN: Final = b"P"
+_SIGNED: Final = b"S"
+_MAC_LEN: Final = 32
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+class Codec:
+    """Serializes and signs journal payloads with one secret (or none)."""
+
+    __slots__ = ("_secret",)
+
+    def __init__(self, secret: str | None = None) -> None:
+        self._secret = secret.encode() if secret else None
+
+    @classmethod
+    def from_env(cls) -> Codec:
+        return cls(os.environ.get("DURABLEC_SECRET") or None)
+
+    def dumps(self, obj: object, context: str) -> bytes:
+        """Pickle ``obj``; raises whatever pickling raises (the caller names the site)."""
+        body = cloudpickle.dumps(obj)
+        if self._secret is None:
+            return _PLAIN + body
+        return _SIGNED + self._mac(context, body) + body
+
+    def loads(self, payload: bytes, context: str) -> Any:
+        tag, body = payload[:1], payload[1:]
+        if tag == _SIGNED:
+            if self._secret is None:
+                raise TamperedPayloadError(
+                    f"journal payload of {context} is signed but DURABLEC_SECRET is not set; "
+                    "set it to the secret the run was recorded with"
+                )
+            mac, body = body[:_MAC_LEN], body[_MAC_LEN:]
+            if not hmac.compare_digest(mac, self._mac(context, body)):
+                raise TamperedPayloadError(
+                    f"journal payload of {context} fails its HMAC check: the row was altered or "
+                    "signed with another DURABLEC_SECRET; it was not unpickled"
+                )
+        elif tag == _PLAIN:
+            if self._secret is not None:
+                raise TamperedPayloadError(
+                    f"journal payload of {context} is not signed but DURABLEC_SECRET is set; "
+                    "refusing to unpickle it (unset the secret only if you trust this database)"
+                )
+        else:
+            raise TamperedPayloadError(f"journal payload of {context} has an unknown format")
+        return cloudpickle.loads(body)
+
+    def _mac(self, context: str, body: bytes) -> bytes:
+        assert self._secret is not None
+        mac = hmac.new(self._secret, context.encode(), hashlib.sha256)
+        mac.update(b"\0")
+        mac.update(body)
+        return mac.digest()
+
+
+def canonical_digest(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    """A digest of the arguments' meaning, stable across processes and pickle versions.
+
+    Built from a canonical text (dict keys sorted, sets sorted, objects by type and attributes,
+    memory addresses removed) rather than from pickle bytes, which change with protocol, memo
+    order and hash seeds and would raise false alarms.
+    """
+    parts: list[str] = []
+    _canon(args, parts, 0)
+    _canon(kwargs, parts, 0)
+    return hashlib.sha256("".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+_MAX_DEPTH: Final = 20
+
+
+def _canon(obj: object, out: list[str], depth: int) -> None:
+    if depth > _MAX_DEPTH:
+        out.append("…")
+        return
+    if obj is None or isinstance(obj, (bool, int, float, complex, str, bytes)):
+        out.append(type(obj).__name__ + ":" + repr(obj))
+    elif isinstance(obj, (list, tuple)):
+        out.append(type(obj).__name__ + "[")
+        for item in obj:
+            _canon(item, out, depth + 1)
+            out.append(",")
+        out.append("]")
+    elif isinstance(obj, dict):
+        items = sorted(((_text(k, depth), v) for k, v in obj.items()), key=lambda kv: kv[0])
+        out.append("dict{")
+        for key, value in items:
+            out.append(key + "=")
+            _canon(value, out, depth + 1)
+            out.append(",")
+        out.append("}")
+    elif isinstance(obj, (set, frozenset)):
+        out.append(type(obj).__name__ + "{" + ",".join(sorted(_text(i, depth) for i in obj)) + "}")
+    elif hasattr(obj, "cr_code"):
+        # A coroutine handed to gather: its identity is the function it runs.
+        out.append("coroutine:" + obj.cr_code.co_qualname)
+    elif hasattr(obj, "__dict__") and not callable(obj):
+        out.append(type(obj).__qualname__ + "(")
+        _canon(vars(obj), out, depth + 1)
+        out.append(")")
+    else:
+        out.append(_ADDRESS.sub("", repr(obj)))
+
+
+def _text(obj: object, depth: int) -> str:
+    parts: list[str] = []
+    _canon(obj, parts, depth + 1)
+    return "".join(parts)
+
+
+def preview(obj: object, limit: int = 200) -> str:
+    """A short repr for the timeline; never raises."""
+    try:
+        text = repr(obj)
+    except Exception as exc:  # noqa: BLE001 - a broken __repr__ must not fail the step
+        text = f"<{type(obj).__qualname__}: repr failed: {type(exc).__name__}>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,161 @@
+"""The ``@task`` decorator, the task registry, and handles on runs."""
+
+from __future__ import annotations
+
+import dis
+import functools
+import hashlib
+import sys
+from collections.abc import Callable, Coroutine
+from types import CodeType
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
+
+from durablec.errors import NotCompiledError, UsageError
+from durablec.runtime import abi
+from durablec.runtime.engine import TaskPolicy
+from durablec.runtime.policy import DEFAULT_RETRY, Retry
+
+if TYPE_CHECKING:
+    from durablec.runtime.client import Handle
+
+__all__ = ["Task", "lookup", "registered", "task"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_REGISTRY: dict[str, Task[Any, Any]] = {}
+_AWAIT_OPS = frozenset({"GET_AWAITABLE", "GET_AITER", "BEFORE_ASYNC_WITH", "GET_ANEXT"})
+
+
+class Task(Generic[P, R]):
+    """A registered durable task; awaitable like the function it wraps."""
+
+    def __init__(
+        self,
+        fn: Callable[P, Coroutine[Any, Any, R]],
+        *,
+        id: str | None = None,
+        retry: Retry | None = None,
+        timeout: float | None = None,
+        dead_letter: str | None = None,
+    ) -> None:
+        self.fn = fn
+        self.id = id or fn.__qualname__
+        self.retry = retry or DEFAULT_RETRY
+        self.timeout = timeout
+        self.dead_letter = dead_letter
+        self.__durablec_policy__ = TaskPolicy(self.retry, timeout)
+        self._module_hash: str | None = None
+        self._compiled_checked = False
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, R]:
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<durablec task {self.id!r}>"
+
+    def trigger(self, *args: P.args, **kwargs: P.kwargs) -> Handle[R]:
+        """Start a separate run of this task; inside a run it is a child run, started once."""
+        from durablec.runtime.client import trigger_task
+
+        return trigger_task(self, args, kwargs)
+
+    @property
+    def module_hash(self) -> str | None:
+        """SHA-256 of the file of the module the task was loaded from (None if unreadable)."""
+        if self._module_hash is None:
+            module = sys.modules.get(self.fn.__module__)
+            path = getattr(module, "__file__", None)
+            if path:
+                try:
+                    with open(path, "rb") as source:
+                        self._module_hash = hashlib.sha256(source.read()).hexdigest()
+                except OSError:
+                    return None
+        return self._module_hash
+
+    def check_compiled(self) -> None:
+        """Refuse to run durably a task whose module was not compiled by durablec."""
+        if self._compiled_checked:
+            return
+        namespace = self.fn.__globals__
+        bound = any(namespace.get(f"__dc_{name}__") is getattr(abi, name) for name in abi.ABI_NAMES)
+        if not bound and _awaits(self.fn.__code__):
+            path = self.fn.__code__.co_filename
+            raise NotCompiledError(
+                f"{path}:{self.fn.__code__.co_firstlineno}: task {self.id!r} comes from a module "
+                "that durablec did not compile, so its awaits would not be checkpoints. Run it as "
+                f"`durablec run {path}:{self.fn.__name__}` (compiles on import), or `durablec "
+                "build` the package and import the built tree"
+            )
+        self._compiled_checked = True
+
+
+def _awaits(code: CodeType) -> bool:
+    for instruction in dis.get_instructions(code):
+        if instruction.opname in _AWAIT_OPS:
+            return True
+    return any(isinstance(const, CodeType) and _awaits(const) for const in code.co_consts)
+
+
+@overload
+def task(fn: Callable[P, Coroutine[Any, Any, R]], /) -> Task[P, R]: ...
+
+
+@overload
+def task(
+    *,
+    id: str | None = None,
+    retry: Retry | None = None,
+    timeout: float | None = None,
+    dead_letter: str | None = None,
+) -> Callable[[Callable[P, Coroutine[Any, Any, R]]], Task[P, R]]: ...
+
+
+def task(
+    fn: Callable[P, Coroutine[Any, Any, R]] | None = None,
+    /,
+    *,
+    id: str | None = None,
+    retry: Retry | None = None,
+    timeout: float | None = None,
+    dead_letter: str | None = None,
+) -> Task[P, R] | Callable[[Callable[P, Coroutine[Any, Any, R]]], Task[P, R]]:
+    """Register an ``async def`` as a durable task (``@task`` or ``@task(id=..., retry=...)``)."""
+
+    def decorate(function: Callable[P, Coroutine[Any, Any, R]]) -> Task[P, R]:
+        if not callable(function):
+            raise UsageError(f"@task decorates an async function, not {function!r}")
+        made = Task(function, id=id, retry=retry, timeout=timeout, dead_letter=dead_letter)
+        _REGISTRY[made.id] = made
+        return made
+
+    return decorate if fn is None else decorate(fn)
+
+
+def as_task(target: Task[Any, Any] | Callable[..., Coroutine[Any, Any, Any]]) -> Task[Any, Any]:
+    """A Task for a registered task or a plain async function (registered on first use)."""
+    if isinstance(target, Task):
+        return target
+    found = _REGISTRY.get(target.__qualname__)
+    if found is not None and found.fn is target:
+        return found
+    made: Task[Any, Any] = Task(target)
+    _REGISTRY[made.id] = made
+    return made
+
+
+def lookup(task_id: str) -> Task[Any, Any]:
+    found = _REGISTRY.get(task_id)
+    if found is None:
+        known = ", ".join(sorted(_REGISTRY)) or "none"
+        raise UsageError(
+            f"no task with id {task_id!r} is loaded in this process (loaded: {known}); load the "
+            "module that defines it (e.g. pass its TARGET to `durablec worker`)"
+        )
+    return found
+
+
+def registered() -> dict[str, Task[Any, Any]]:
+    return dict(_REGISTRY)
