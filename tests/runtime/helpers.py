@@ -1,0 +1,30 @@
+"""Helpers shared by runtime tests."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, update
+
+from durablec.runtime.journal import Journal, runs, steps
+
+
+def rewind(db_url: str, run_id: str, keep: int) -> None:
+    """Leave the journal as a crash after the run's first ``keep`` step rows would have left it."""
+    journal = Journal(db_url)
+    with journal.begin() as conn:
+        ids = [row.id for row in conn.execute(
+            steps.select().where(steps.c.run_id == run_id).order_by(steps.c.id))]
+        conn.execute(delete(steps).where(steps.c.id.in_(ids[keep:])))
+        conn.execute(update(runs).where(runs.c.id == run_id).values(
+            status="running", result=None, result_repr=None, finished_at=None, lease_owner=None,
+            lease_expires_at=None, lease_pid=None, lease_host=None))
+    journal.close()
+
+
+def step_rows(db_url: str, run_id: str) -> list[tuple[str, str, int, str, bool]]:
+    """(key, callee, attempt, outcome, final) of every recorded attempt, in order."""
+    journal = Journal(db_url)
+    with journal.begin() as conn:
+        rows = [(r.key, r.callee, r.attempt, r.outcome, r.final) for r in conn.execute(
+            steps.select().where(steps.c.run_id == run_id).order_by(steps.c.id))]
+    journal.close()
+    return rows
