@@ -209,7 +209,7 @@ class RunScope:
         self.verify(key, record, kind, site, args, kwargs)
         if record.outcome == "ok":
             return run.load(record.result, key)
-        raise run.load(record.result, key)
+        raise _mark_settled(run.load(record.result, key))
 
     def verify(
         self,
@@ -285,7 +285,9 @@ class RunScope:
                 if run.fatal is not None:
                     raise
                 retry = self.policy.retry
-                can_retry = not has_coroutines and child.counter == 0
+                # An error a callee's own step already settled (retried there) is not retried
+                # again as a whole; nor is a step whose coroutine arguments are spent.
+                can_retry = not has_coroutines and not _settled(exc)
                 if can_retry and retry.kind == "manual":
                     self._record_error(key, attempt, retry_of, "call", site, file, started, exc,
                                        args_blob, args_repr, digest, final=False)
@@ -297,7 +299,7 @@ class RunScope:
                 retry_of = self._record_error(key, attempt, retry_of, "call", site, file, started,
                                               exc, args_blob, args_repr, digest, final=final)
                 if final:
-                    raise
+                    raise _mark_settled(exc)
                 delay = retry.delay(attempt)
                 if delay > run.inline_sleep:
                     raise run.suspend_now(
@@ -388,6 +390,8 @@ class RunScope:
         args_repr: str | None, digest: str | None, *, final: bool,
     ) -> int:
         run = self.run
+        if final:
+            _mark_settled(exc)
         status, body = _http_details(exc)
         values = dict(_EMPTY_STEP)
         values.update(
@@ -435,7 +439,7 @@ class _DurableIterator:
                 raise StopAsyncIteration
             if record.outcome == "ok":
                 return run.load(record.result, key)
-            raise run.load(record.result, key)
+            raise _mark_settled(run.load(record.result, key))
         if self._iterator is None:
             # Items before this one were replayed: restart the iterable and skip them. A compiled
             # async generator replays its own steps while skipping, so nothing runs twice.
@@ -490,7 +494,7 @@ class _DurableContext:
             scope.verify(key, record, "enter", self._site, (), {})
             if record.outcome == "ok":
                 return run.load(record.result, key)
-            raise run.load(record.result, key)
+            raise _mark_settled(run.load(record.result, key))
         started = now()
         try:
             value = await self._enter()
@@ -517,7 +521,7 @@ class _DurableContext:
             scope.verify(key, record, "exit", self._site, (), {})
             if record.outcome == "ok":
                 return bool(run.load(record.result, key))
-            raise run.load(record.result, key)
+            raise _mark_settled(run.load(record.result, key))
         if not self._entered_live:
             # The enter was replayed: enter again (a compiled context manager replays its own
             # steps; a plain one re-acquires its resource) so that the exit runs on a real object.
@@ -578,6 +582,18 @@ def _scope_coroutines(
     return (tuple(new_args) if found else args), new_kwargs, found
 
 
+def _mark_settled(exc: BaseException) -> BaseException:
+    try:
+        exc.__durablec_settled__ = True  # type: ignore[attr-defined]  # a marker on the instance
+    except AttributeError:
+        pass  # an exception without __dict__ is at worst retried once more by an outer step
+    return exc
+
+
+def _settled(exc: BaseException) -> bool:
+    return getattr(exc, "__durablec_settled__", False) is True
+
+
 def _close_coroutines(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """Close coroutine objects that replay does not need, so none is left un-awaited."""
     for value in (*args, *kwargs.values()):
@@ -598,15 +614,42 @@ def _place(file: str | None, line: int) -> str:
 
 
 def _dump_exception(run: RunContext, key: str, exc: BaseException) -> bytes:
-    """Pickle an exception so replay can raise it again; a stand-in when it does not round-trip."""
+    """Pickle an exception so replay can raise it again.
+
+    Exceptions whose ``__init__`` takes other arguments than ``args`` (an HTTP error carrying
+    its response) do not unpickle the usual way; they are rebuilt from type, args and
+    attributes instead. One that still does not round-trip becomes a RecordedError.
+    """
     context = f"{run.run_id}/{key}"
-    try:
-        payload = run.codec.dumps(exc, context)
-        run.codec.loads(payload, context)
-        return payload
-    except Exception:  # noqa: BLE001 - any exception that does not round-trip gets the stand-in
-        name = f"{type(exc).__module__}.{type(exc).__qualname__}"
-        return run.codec.dumps(RecordedError(name, str(exc)), context)
+    for candidate in (exc, _Rebuilt(exc)):
+        try:
+            payload = run.codec.dumps(candidate, context)
+            run.codec.loads(payload, context)
+            return payload
+        except Exception:  # noqa: BLE001 - try the next, more tolerant, encoding
+            continue
+    name = f"{type(exc).__module__}.{type(exc).__qualname__}"
+    return run.codec.dumps(RecordedError(name, str(exc)), context)
+
+
+class _Rebuilt:
+    """Pickles an exception as type + args + attributes, bypassing its ``__init__``."""
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        exc = self.exc
+        return (_rebuild_exception, (type(exc), exc.args, dict(vars(exc))))
+
+
+def _rebuild_exception(
+    cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]
+) -> BaseException:
+    exc = cls.__new__(cls)
+    exc.args = args
+    vars(exc).update(state)
+    return exc
 
 
 def _http_details(exc: BaseException) -> tuple[int | None, str | None]:
