@@ -28,3 +28,19 @@ def step_rows(db_url: str, run_id: str) -> list[tuple[str, str, int, str, bool]]
             steps.select().where(steps.c.run_id == run_id).order_by(steps.c.id))]
     journal.close()
     return rows
+
+
+def force_due(db_url: str, run_id: str) -> None:
+    """Make a sleeping run due now, as if its sleep had passed (no test waits an hour)."""
+    from sqlalchemy import select
+
+    from durablec.runtime.serde import Codec
+
+    journal = Journal(db_url)
+    with journal.begin() as conn:
+        conn.execute(update(runs).where(runs.c.id == run_id).values(wake_at=0.0))
+        for key in conn.execute(select(steps.c.key).where(
+                steps.c.run_id == run_id, steps.c.callee == "durablec.sleep.wake_at")).scalars():
+            conn.execute(update(steps).where(steps.c.run_id == run_id, steps.c.key == key).values(
+                result=Codec.from_env().dumps(0.0, f"{run_id}/{key}")))
+    journal.close()
