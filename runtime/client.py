@@ -149,6 +149,8 @@ def trigger_task(
     if scope is not None:
         context = scope.run
         run_id = f"{context.run_id}.{scope.next_key()}"
+        if context.check_only:
+            return Handle(run_id, context.journal)
         create_run(context.journal, task, args, kwargs, run_id=run_id,
                    parent_run_id=context.run_id)
         return Handle(run_id, context.journal)

@@ -109,6 +109,13 @@ class RunContext:
             self.suspend = suspend
         return self.suspend
 
+    def stop_if_unwinding(self) -> None:
+        """Before a live step: raise the pending suspension, or end a replay check here."""
+        if self.suspend is not None:
+            raise self.suspend
+        if self.check_only:
+            raise self.suspend_now(Suspend("pending", "replay check reached the first live step"))
+
     def fail(self, error: BaseException) -> BaseException:
         """Record a run-level error (non-determinism, serialization) that no ``except`` may hide."""
         if self.fatal is None:
@@ -259,9 +266,9 @@ class RunScope:
         file: str | None,
     ) -> Any:
         run = self.run
-        if run.suspend is not None:
+        if run.suspend is not None or run.check_only:
             _close_coroutines(args, kwargs)
-            raise run.suspend
+            run.stop_if_unwinding()
         args_blob, args_repr = self._dump_args(key, args, kwargs)
         digest = canonical_digest(args, kwargs)
         # Coroutine arguments (gather's children) each run in a scope keyed by position; they can
@@ -316,9 +323,9 @@ class RunScope:
 
     async def _await(self, key: str, site: Site, awaitable: Awaitable[Any], file: str | None) -> Any:
         run = self.run
-        if run.suspend is not None:
+        if run.suspend is not None or run.check_only:
             _close_coroutines((awaitable,), {})
-            raise run.suspend
+            run.stop_if_unwinding()
         started = now()
         try:
             if asyncio.iscoroutine(awaitable):
@@ -440,6 +447,7 @@ class _DurableIterator:
             if record.outcome == "ok":
                 return run.load(record.result, key)
             raise _mark_settled(run.load(record.result, key))
+        run.stop_if_unwinding()
         if self._iterator is None:
             # Items before this one were replayed: restart the iterable and skip them. A compiled
             # async generator replays its own steps while skipping, so nothing runs twice.
@@ -495,6 +503,7 @@ class _DurableContext:
             if record.outcome == "ok":
                 return run.load(record.result, key)
             raise _mark_settled(run.load(record.result, key))
+        run.stop_if_unwinding()
         started = now()
         try:
             value = await self._enter()
@@ -522,6 +531,7 @@ class _DurableContext:
             if record.outcome == "ok":
                 return bool(run.load(record.result, key))
             raise _mark_settled(run.load(record.result, key))
+        run.stop_if_unwinding()
         if not self._entered_live:
             # The enter was replayed: enter again (a compiled context manager replays its own
             # steps; a plain one re-acquires its resource) so that the exit runs on a real object.

@@ -1,0 +1,311 @@
+"""``durablec run``, ``trigger``, ``worker``, ``runs``, ``inspect``, ``retry``, ``cancel``,
+``send-event`` and ``replay --check``: executing and managing runs."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import sys
+import time
+from datetime import datetime
+from typing import Any
+
+import click
+
+from durablec.errors import DurablecError, NonDeterminismError, SerializationError, UsageError
+from durablec.exitcodes import ExitCode
+from durablec.runtime.client import Client, result_of
+from durablec.runtime.runner import create_run, execute, journal_for
+from durablec.runtime.serde import Codec, preview
+from durablec.runtime.task import Task, as_task, lookup
+from durablec.runtime.worker import work
+
+__all__ = ["cancel", "inspect", "replay", "retry", "run", "runs", "send_event", "trigger", "worker"]
+
+_db_option = click.option(
+    "--db", default=None, metavar="URL",
+    help="SQLAlchemy URL of the journal (default: $DURABLEC_DATABASE_URL, else ./durablec.db).",
+)
+_lint_option = click.option("--no-lint", is_flag=True, help="Do not refuse code with lint findings.")
+
+
+def _load_task(target: str, lint: bool) -> Task[Any, Any]:
+    from durablec.compiler.importhook import load_target
+
+    found = load_target(target, lint=lint)
+    if isinstance(found, Task):
+        return found
+    if callable(found) and asyncio.iscoroutinefunction(found):
+        return as_task(found)
+    raise UsageError(f"target {target!r} is not an async function or a @durablec.task")
+
+
+def _json_arg(text: str | None, kind: type, option: str) -> Any:
+    if text is None:
+        return kind()
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{option}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(value, kind):
+        raise UsageError(f"{option} takes a JSON {'array' if kind is list else 'object'}")
+    return value
+
+
+def _to_json(value: Any) -> str:
+    def default(obj: Any) -> Any:
+        if isinstance(obj, datetime):
+            return obj.isoformat()
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            return dataclasses.asdict(obj)
+        if isinstance(obj, (set, frozenset, tuple)):
+            return list(obj)
+        return str(obj)
+
+    return json.dumps(value, default=default)
+
+
+@click.command()
+@click.argument("target")
+@click.option("--args", "args_json", metavar="JSON", help="Positional arguments, a JSON array.")
+@click.option("--kwargs", "kwargs_json", metavar="JSON", help="Keyword arguments, a JSON object.")
+@click.option("--run-id", default=None, help="Resume this run, or start a run with this id.")
+@_db_option
+@_lint_option
+def run(
+    target: str, args_json: str | None, kwargs_json: str | None, run_id: str | None,
+    db: str | None, no_lint: bool,
+) -> None:
+    """Run a task to its end in this process (or resume run ID); its result is printed as JSON."""
+    args = _json_arg(args_json, list, "--args")
+    kwargs = _json_arg(kwargs_json, dict, "--kwargs")
+    task = _load_task(target, not no_lint)
+    journal = journal_for(db)
+    run_id, created = create_run(journal, task, tuple(args), kwargs, run_id=run_id)
+    click.echo(f"durablec: run {run_id} ({'started' if created else 'resumed'}, task {task.id})",
+               err=True)
+    try:
+        outcome = asyncio.run(
+            execute(journal, run_id, lambda task_id: task if task_id == task.id else lookup(task_id))
+        )
+    except (NonDeterminismError, SerializationError) as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(ExitCode.FINDINGS)
+    assert outcome is not None
+    try:
+        result = result_of(outcome)
+    except DurablecError as error:
+        if outcome.status in ("completed", "failed", "dead_lettered", "cancelled"):
+            click.echo(f"durablec: run {run_id} {outcome.status}: {error}", err=True)
+            sys.exit(ExitCode.FINDINGS)
+        if isinstance(error, (NonDeterminismError, SerializationError)):
+            click.echo(f"error: {error}", err=True)
+            sys.exit(ExitCode.FINDINGS)
+        click.echo(f"durablec: {error}", err=True)
+        sys.exit(ExitCode.SUSPENDED)
+    except Exception as error:  # noqa: BLE001 - the task's own exception ends the run failed
+        click.echo(f"durablec: run {run_id} {outcome.status}: {type(error).__name__}: {error}",
+                   err=True)
+        sys.exit(ExitCode.FINDINGS)
+    click.echo(_to_json(result))
+
+
+@click.command()
+@click.argument("target")
+@click.option("--args", "args_json", metavar="JSON", help="Positional arguments, a JSON array.")
+@click.option("--kwargs", "kwargs_json", metavar="JSON", help="Keyword arguments, a JSON object.")
+@click.option("--idempotency-key", default=None, help="Start at most one run per key and task.")
+@_db_option
+@_lint_option
+def trigger(
+    target: str, args_json: str | None, kwargs_json: str | None, idempotency_key: str | None,
+    db: str | None, no_lint: bool,
+) -> None:
+    """Enqueue a run for a worker and print its id."""
+    args = _json_arg(args_json, list, "--args")
+    kwargs = _json_arg(kwargs_json, dict, "--kwargs")
+    task = _load_task(target, not no_lint)
+    run_id, _ = create_run(journal_for(db), task, tuple(args), kwargs,
+                           idempotency_key=idempotency_key)
+    click.echo(run_id)
+
+
+@click.command()
+@click.argument("targets", nargs=-1, required=True)
+@click.option("--concurrency", default=4, show_default=True, help="Runs executed at once.")
+@click.option("--poll", default=0.2, show_default=True, help="Seconds between looks for due runs.")
+@click.option("--until-idle", is_flag=True, help="Exit once no run is due or running.")
+@_db_option
+@_lint_option
+def worker(
+    targets: tuple[str, ...], concurrency: int, poll: float, until_idle: bool, db: str | None,
+    no_lint: bool,
+) -> None:
+    """Execute due runs of the TARGET tasks until stopped (Ctrl-C)."""
+    tasks = [_load_task(target, not no_lint) for target in targets]
+    click.echo(f"durablec worker: serving {', '.join(t.id for t in tasks)} "
+               f"(concurrency {concurrency})", err=True)
+    try:
+        outcomes = asyncio.run(work(db, tasks, concurrency=concurrency, poll=poll,
+                                    until_idle=until_idle))
+    except KeyboardInterrupt:
+        return
+    for outcome in outcomes:
+        click.echo(f"durablec worker: run {outcome.run_id} {outcome.status}", err=True)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _when(at: float | None) -> str:
+    return "" if at is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
+
+
+@click.command()
+@click.option("--status", default=None, help="Only runs in this state.")
+@click.option("--task", "task_id", default=None, help="Only runs of this task id.")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
+@_db_option
+def runs(status: str | None, task_id: str | None, limit: int, as_json: bool, db: str | None) -> None:
+    """List runs, newest first."""
+    from rich.console import Console
+    from rich.table import Table
+
+    found = Client(db).runs(status=status, task=task_id, limit=limit)
+    if as_json:
+        for info in found:
+            click.echo(json.dumps(dataclasses.asdict(info)))
+        return
+    table = Table("run", "task", "status", "created", "updated", "detail")
+    for info in found:
+        detail = info.error_message or info.waiting_for or info.result_repr or ""
+        table.add_row(info.id, info.task_id, info.status, _when(info.created_at),
+                      _when(info.updated_at), _clip(detail, 60))
+    Console().print(table)
+
+
+def _args_preview(row: Any, codec: Codec, run_id: str) -> str:
+    if row.args_repr:
+        return str(row.args_repr)
+    if row.args is None:
+        return ""
+    try:
+        args, kwargs = codec.loads(row.args, f"{run_id}/{row.key}/args")
+        shown = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+        return _clip(", ".join(shown), 80)
+    except Exception:  # noqa: BLE001 - a preview is best effort (the classes may not be importable)
+        return f"<{len(row.args)} bytes>"
+
+
+@click.command()
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True, help="The timeline as JSON.")
+@_db_option
+def inspect(run_id: str, as_json: bool, db: str | None) -> None:
+    """Show a run's timeline: every checkpoint, attempt and failure."""
+    client = Client(db)
+    info = client.get(run_id)
+    codec = Codec.from_env()
+    start = info.created_at
+    entries = []
+    for row in client.steps(run_id):
+        entries.append({
+            "at": round(row.started_at - start, 3),
+            "key": row.key,
+            "kind": row.kind,
+            "callee": row.callee,
+            "where": f"{row.file}:{row.line}:{row.col}" if row.file else f"line {row.line}",
+            "attempt": row.attempt,
+            "outcome": row.outcome,
+            "final": bool(row.final),
+            "duration_ms": round((row.finished_at - row.started_at) * 1000, 2),
+            "args": _args_preview(row, codec, run_id),
+            "result": row.result_repr if row.outcome != "error" else None,
+            "error": f"{row.error_type}: {row.error_message}" if row.outcome == "error" else None,
+            "http_status": row.http_status,
+        })
+    if as_json:
+        click.echo(json.dumps({"run": dataclasses.asdict(info), "steps": entries}, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"run [bold]{info.id}[/] task [bold]{info.task_id}[/] status [bold]{info.status}[/]"
+                  f" created {_when(info.created_at)}")
+    table = Table("+s", "step", "callee", "where", "try", "outcome", "ms", "args", "result / error")
+    for entry in entries:
+        where = str(entry["where"]).rsplit("/", 1)[-1]
+        outcome = str(entry["outcome"]) + ("" if entry["final"] else " (retried)")
+        detail = entry["error"] if entry["error"] else entry["result"]
+        table.add_row(str(entry["at"]), str(entry["key"]), str(entry["callee"]), where,
+                      str(entry["attempt"]), outcome, str(entry["duration_ms"]),
+                      _clip(str(entry["args"]), 40), _clip(str(detail or ""), 60))
+    console.print(table)
+    if info.status not in ("completed",):
+        detail = info.error_message or info.waiting_for or ""
+        console.print(f"{info.status}: {detail}")
+    elif info.result_repr is not None:
+        console.print(f"result: {info.result_repr}")
+
+
+@click.command()
+@click.argument("run_id")
+@_db_option
+def retry(run_id: str, db: str | None) -> None:
+    """Make a paused, failed or dead-lettered run pending again (failed steps run again)."""
+    Client(db).retry(run_id)
+    click.echo(f"run {run_id} is pending; a worker or `durablec run TARGET --run-id {run_id}` resumes it")
+
+
+@click.command()
+@click.argument("run_id")
+@_db_option
+def cancel(run_id: str, db: str | None) -> None:
+    """Cancel a run that has not finished."""
+    Client(db).cancel(run_id)
+    click.echo(f"run {run_id} cancelled")
+
+
+@click.command("send-event")
+@click.argument("run_id")
+@click.argument("name")
+@click.argument("payload", required=False)
+@_db_option
+def send_event(run_id: str, name: str, payload: str | None, db: str | None) -> None:
+    """Send event NAME with an optional JSON PAYLOAD to a run."""
+    value: Any = None
+    if payload is not None:
+        try:
+            value = json.loads(payload)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"PAYLOAD: not valid JSON ({exc.msg} at column {exc.colno})") from None
+    Client(db).send_event(run_id, name, value)
+    click.echo(f"event {name!r} sent to run {run_id}")
+
+
+@click.command()
+@click.argument("targets", nargs=-1, required=True)
+@click.option("--check", is_flag=True, required=True,
+              help="Replay stored runs without executing any step (the only mode).")
+@_db_option
+@_lint_option
+def replay(targets: tuple[str, ...], check: bool, db: str | None, no_lint: bool) -> None:
+    """Replay every stored run of the TARGET tasks against the current code; exit 1 on divergence."""
+    tasks = {t.id: t for t in (_load_task(target, not no_lint) for target in targets)}
+    client = Client(db)
+    journal = journal_for(db)
+    diverged = checked = 0
+    for task_id, task in tasks.items():
+        for info in client.runs(task=task_id, limit=1_000_000):
+            checked += 1
+            outcome = asyncio.run(execute(journal, info.id, lambda _id: task, check_only=True))
+            assert outcome is not None
+            if outcome.error is not None:
+                diverged += 1
+                click.echo(f"{info.id} ({task_id}, {info.status}): {outcome.error}")
+    click.echo(f"replay --check: {checked} runs, {diverged} diverged", err=True)
+    sys.exit(ExitCode.FINDINGS if diverged else ExitCode.OK)

@@ -1,0 +1,95 @@
+"""The run-management commands, as real subprocesses on a real SQLite journal."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TASKS = """
+import durablec
+
+async def step(x):
+    return x * 2
+
+@durablec.task(id="double")
+async def double(x):
+    return await step(x)
+
+@durablec.task(id="boom", retry=durablec.Retry.none())
+async def boom():
+    await step(1)
+    raise ValueError("broken on purpose")
+
+@durablec.task(id="gate")
+async def gate(order):
+    first = await step(order)
+    decision = await durablec.wait_for_event("approval")
+    return {"order": first, "approved_by": decision["by"]}
+"""
+
+
+def durablec(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, DURABLEC_DATABASE_URL=f"sqlite:///{tmp / 'j.db'}",
+               PYTHONDONTWRITEBYTECODE="1")
+    return subprocess.run([sys.executable, "-m", "durablec", *args], cwd=tmp, env=env,
+                          capture_output=True, text=True, check=False)
+
+
+@pytest.fixture
+def tmp(tmp_path: Path) -> Path:
+    (tmp_path / "tasks.py").write_text(TASKS)
+    return tmp_path
+
+
+def test_run_prints_result_and_exit_codes(tmp: Path) -> None:
+    done = durablec(tmp, "run", "tasks.py:double", "--args", "[21]", "--run-id", "r1")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == 42
+    again = durablec(tmp, "run", "tasks.py:double", "--args", "[21]", "--run-id", "r1")
+    assert again.returncode == 0 and json.loads(again.stdout) == 42
+    failed = durablec(tmp, "run", "tasks.py:boom", "--run-id", "r2")
+    assert failed.returncode == 1 and "broken on purpose" in failed.stderr
+    assert durablec(tmp, "run", "tasks.py:boom", "--run-id", "r2").returncode == 1
+    bad = durablec(tmp, "run", "tasks.py:double", "--args", "{}")
+    assert bad.returncode == 2 and "--args takes a JSON array" in bad.stderr
+
+
+def test_event_flow_through_the_cli(tmp: Path) -> None:
+    waiting = durablec(tmp, "run", "tasks.py:gate", "--args", "[5]", "--run-id", "g1")
+    assert waiting.returncode == 3, waiting.stderr
+    assert "waiting" in waiting.stderr
+    listed = durablec(tmp, "runs", "--status", "waiting", "--json")
+    assert [json.loads(line)["id"] for line in listed.stdout.splitlines()] == ["g1"]
+    sent = durablec(tmp, "send-event", "g1", "approval", '{"by": "ana"}')
+    assert sent.returncode == 0, sent.stderr
+    done = durablec(tmp, "worker", "tasks.py:gate", "--until-idle")
+    assert done.returncode == 0, done.stderr
+    timeline = json.loads(durablec(tmp, "inspect", "g1", "--json").stdout)
+    assert timeline["run"]["status"] == "completed"
+    assert [s["callee"] for s in timeline["steps"]] == ["step", "durablec.wait_for_event"]
+    assert timeline["steps"][0]["args"] == "5" and timeline["steps"][0]["result"] == "10"
+    assert "completed" in durablec(tmp, "inspect", "g1").stdout
+
+
+def test_trigger_cancel_retry(tmp: Path) -> None:
+    run_id = durablec(tmp, "trigger", "tasks.py:double", "--args", "[1]").stdout.strip()
+    assert durablec(tmp, "cancel", run_id).returncode == 0
+    assert "already cancelled" in durablec(tmp, "cancel", run_id).stderr
+    durablec(tmp, "run", "tasks.py:boom", "--run-id", "b1")
+    assert durablec(tmp, "retry", "b1").returncode == 0
+    assert durablec(tmp, "runs", "--status", "pending", "--json").stdout.count('"b1"') == 1
+
+
+def test_replay_check_reports_divergence(tmp: Path) -> None:
+    assert durablec(tmp, "run", "tasks.py:double", "--args", "[2]").returncode == 0
+    clean = durablec(tmp, "replay", "--check", "tasks.py:double")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    (tmp / "tasks.py").write_text(TASKS.replace("return await step(x)", "return await durablec.now()"))
+    diverged = durablec(tmp, "replay", "--check", "tasks.py:double")
+    assert diverged.returncode == 1
+    assert "`step`" in diverged.stdout and "`durablec.now`" in diverged.stdout
