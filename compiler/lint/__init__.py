@@ -12,6 +12,8 @@ per module; output formats in ``durablec.compiler.lint.emit``; fixes in
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
 from durablec.compiler.diagnostics import Diagnostic
@@ -57,6 +59,10 @@ def parse(source: str, path: str) -> cst.Module:
     try:
         return cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
-        raise CompileError(
-            path, exc.editor_line, exc.editor_column, f"syntax error: {exc.message}; fix it and lint again"
-        ) from exc
+        line, column, message = exc.editor_line, exc.editor_column, exc.message
+    # CPython places most syntax errors more precisely than LibCST, and says it more plainly.
+    try:
+        ast.parse(source, path)
+    except SyntaxError as exc:
+        line, column, message = exc.lineno or line, exc.offset or column, exc.msg
+    raise CompileError(path, line, column, f"syntax error: {message}; fix it and lint again")
