@@ -3,7 +3,7 @@
 A step's key is its place in the call tree: the key of the checkpoint whose callee is running
 (the scope path) plus the ordinal of the step within that scope, e.g. ``"2.0"`` for the first
 await inside the helper awaited at root step 2. Concurrent children started by one checkpoint
-(``asyncio.gather(f(), g())``) get their argument position (``"3:0"``, ``"3:1"``), so keys never
+(``asyncio.gather(f(), g())``) get their argument position (``"3:0"``, ``"3:1"``, each journaled as a step of its own), so keys never
 depend on timing. Items of an ``async for`` are ``"K#n"`` and the enter/exit of an ``async with``
 ``"K<"`` / ``"K>"``, under the key ``K`` of the statement.
 
@@ -273,7 +273,7 @@ class RunScope:
         digest = canonical_digest(args, kwargs)
         # Coroutine arguments (gather's children) each run in a scope keyed by position; they can
         # be awaited only once, so such a step is never retried as a whole.
-        args, kwargs, has_coroutines = _scope_coroutines(self, key, args, kwargs)
+        args, kwargs, has_coroutines = _scope_coroutines(self, key, site, file, args, kwargs)
         policy = getattr(fn, "__durablec_policy__", None) or self.policy
         attempt, retry_of = run.attempts.get(key, (0, None))
         while True:
@@ -574,22 +574,54 @@ async def _in_scope(scope: RunScope, coroutine: Coroutine[Any, Any, Any]) -> Any
 
 
 def _scope_coroutines(
-    scope: RunScope, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    scope: RunScope, key: str, site: Site, file: str | None, args: tuple[Any, ...],
+    kwargs: dict[str, Any],
 ) -> tuple[tuple[Any, ...], dict[str, Any], bool]:
     found = False
     new_args = list(args)
     for index, arg in enumerate(args):
         if asyncio.iscoroutine(arg):
-            new_args[index] = _in_scope(scope.child(f"{key}:{index}"), arg)
+            new_args[index] = _child_step(scope, f"{key}:{index}", site, file, arg)
             found = True
     new_kwargs = kwargs
     for name, value in kwargs.items():
         if asyncio.iscoroutine(value):
             if new_kwargs is kwargs:
                 new_kwargs = dict(kwargs)
-            new_kwargs[name] = _in_scope(scope.child(f"{key}:{name}"), value)
+            new_kwargs[name] = _child_step(scope, f"{key}:{name}", site, file, value)
             found = True
     return (tuple(new_args) if found else args), new_kwargs, found
+
+
+async def _child_step(
+    scope: RunScope, key: str, site: Site, file: str | None, coroutine: Coroutine[Any, Any, Any]
+) -> Any:
+    """A coroutine handed to a checkpoint (gather's children): its own step, keyed by position.
+
+    Its outcome is journaled like a helper's, so a child that finished is not run again when
+    the enclosing step is resumed.
+    """
+    run = scope.run
+    child_site: Site = (coroutine.cr_code.co_qualname, site[1], site[2])
+    record = run.records.get(key)
+    if record is not None:
+        coroutine.close()
+        scope.verify(key, record, "child", child_site, (), {})
+        if record.outcome == "ok":
+            return run.load(record.result, key)
+        raise _mark_settled(run.load(record.result, key))
+    if run.suspend is not None or run.check_only:
+        coroutine.close()
+        run.stop_if_unwinding()
+    started = now()
+    try:
+        value = await _in_scope(RunScope(run, key, scope.policy), coroutine)
+    except Exception as exc:
+        if run.fatal is None:
+            scope.record_simple(key, "child", child_site, file, started, "error", exc)
+        raise
+    scope.record_simple(key, "child", child_site, file, started, "ok", value)
+    return value
 
 
 def _mark_settled(exc: BaseException) -> BaseException:

@@ -1,0 +1,134 @@
+"""Crash tests: real `durablec run` processes killed with SIGKILL at several points, then resumed.
+
+After every resume: the right result, every checkpoint completed exactly once (the one in flight
+at the kill ran again), and one run row per run id.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+TASKS = """
+import asyncio
+import os
+
+import durablec
+
+LOG = os.environ["CRASH_LOG"]
+
+def log(text):
+    with open(LOG, "a") as out:
+        out.write(text + "\\n")
+        out.flush()
+        os.fsync(out.fileno())
+
+def starts(name):
+    with open(LOG) as seen:
+        return sum(line.strip() == "start " + name for line in seen)
+
+async def step(name, value):
+    log("start " + name)
+    if os.environ.get("CRASH_AT") == f"{name}@{starts(name)}":
+        await asyncio.Event().wait()  # hold the step in flight until the process is killed
+    log("end " + name)
+    return value
+
+async def pay(amount, key):
+    log("start pay")
+    if starts("pay") == 1:
+        raise ConnectionError("gateway reset")
+    if os.environ.get("CRASH_AT") == f"pay@{starts('pay')}":
+        await asyncio.Event().wait()
+    log("end pay")
+    return {"charged": amount, "key": key}
+
+async def helper():
+    first = await step("e1", 5)
+    second = await step("e2", 6)
+    return first + second
+
+@durablec.task(id="crashy", retry=durablec.Retry.fixed(0, max_attempts=5))
+async def flow(n):
+    a = await step("a", n)
+    b = await pay(10, durablec.idempotency_key())
+    c, d = await asyncio.gather(step("c", 3), step("d", 4))
+    e = await helper()
+    return [a, b["charged"], c, d, e, b["key"]]
+"""
+
+
+def _start(tmp: Path, crash_at: str | None) -> subprocess.Popen[str]:
+    env = dict(os.environ, DURABLEC_DATABASE_URL=f"sqlite:///{tmp / 'j.db'}",
+               CRASH_LOG=str(tmp / "log"))
+    env.pop("CRASH_AT", None)
+    if crash_at:
+        env["CRASH_AT"] = crash_at
+    return subprocess.Popen(
+        [sys.executable, "-m", "durablec", "run", "tasks.py:flow", "--args", "[1]", "--run-id", "R"],
+        cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _lines(tmp: Path) -> list[str]:
+    log = tmp / "log"
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def _kill_when_started(tmp: Path, crash_at: str) -> None:
+    """Run until the step named by ``crash_at`` (name@attempt) is in flight, then SIGKILL."""
+    name, attempt = crash_at.split("@")
+    proc = _start(tmp, crash_at)
+    while Counter(_lines(tmp))["start " + name] < int(attempt):
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            pytest.fail(f"the run ended before reaching {crash_at}: {out}\n{err}")
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    proc.stderr.close()
+
+
+@pytest.mark.parametrize(
+    "crash_points",
+    [["a@1"], ["pay@2"], ["d@1"], ["e2@1"], ["a@1", "c@1", "e1@1"]],
+    ids=["first-step", "retry-of-charge", "gather-child", "inside-helper", "three-crashes"],
+)
+def test_sigkill_then_resume(tmp_path: Path, crash_points: list[str]) -> None:
+    (tmp_path / "tasks.py").write_text(TASKS)
+    for point in crash_points:
+        _kill_when_started(tmp_path, point)
+    proc = _start(tmp_path, None)
+    out, err = proc.communicate()
+    assert proc.returncode == 0, err
+    result = json.loads(out)
+    assert result[:5] == [1, 10, 3, 4, 11]
+    assert result[5] == "R/1"  # the idempotency key survived the retries and the crashes
+
+    lines = _lines(tmp_path)
+    ends = Counter(line[4:] for line in lines if line.startswith("end "))
+    starts = Counter(line[6:] for line in lines if line.startswith("start "))
+    # Every checkpoint completed exactly once ...
+    assert ends == Counter({"a": 1, "pay": 1, "c": 1, "d": 1, "e1": 1, "e2": 1})
+    # ... and only the ones in flight at a kill (and the failed charge attempt) started again.
+    rerun = Counter(point.split("@")[0] for point in crash_points)
+    expected = Counter({name: 1 for name in ends}) + rerun + Counter({"pay": 1})
+    assert starts == expected
+
+    with sqlite3.connect(tmp_path / "j.db") as db:
+        assert db.execute("SELECT id, status FROM durablec_runs").fetchall() == [("R", "completed")]
+        finals = db.execute(
+            "SELECT key, COUNT(*) FROM durablec_steps WHERE final GROUP BY key HAVING COUNT(*) > 1"
+        ).fetchall()
+    assert finals == []
