@@ -602,7 +602,8 @@ async def _child_step(
     the enclosing step is resumed.
     """
     run = scope.run
-    child_site: Site = (coroutine.cr_code.co_qualname, site[1], site[2])
+    code = getattr(coroutine, "cr_code", None)
+    child_site: Site = (code.co_qualname if code else type(coroutine).__qualname__, site[1], site[2])
     record = run.records.get(key)
     if record is not None:
         coroutine.close()
