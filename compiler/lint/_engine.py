@@ -14,7 +14,9 @@ around, transitively. Module-level code and class bodies run once at import and 
 from __future__ import annotations
 
 import dataclasses
+import io
 import re
+import tokenize
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -455,7 +457,9 @@ class _Linter:
             hit = self.table.get(resolved)
             if hit is not None and not (awaited and hit.exempt_when_awaited):
                 if hit.min_args == 0 or _count_args(node.args) < hit.min_args:
-                    fix = hit.fix if not node.args and id(node) not in self.trailer else None
+                    fix = hit.fix if not node.args else None
+                    if fix is not None and id(node) in self.trailer and fix.startswith("await "):
+                        fix = f"({fix})"  # `uuid4().hex` -> `(await durablec.uuid4()).hex`
                     shown = _dotted(func)
                     self._report(hit, node, f"{shown}()" if shown else None, resolved, fix)
                     reported = True
@@ -825,6 +829,7 @@ def lint_tree(module: cst.Module, path: str, config: LintConfig, source: str | N
     allowed: dict[int, set[str]] = {}
     diagnostics: list[Diagnostic] = []
     text = source if source is not None else module.code
+    # Tokenizing is slow, so only files that mention a suppression at all pay for it.
     if "durablec:" in text:
         diagnostics.extend(_suppressions(text, path, allowed, config, _UNKNOWN_SUPPRESSION in select))
     if not candidates:
@@ -856,7 +861,7 @@ def lint_tree(module: cst.Module, path: str, config: LintConfig, source: str | N
             continue
         fix = None
         if candidate.fix is not None:
-            replacement = f"await {durablec_name or 'durablec'}.{candidate.fix}()"
+            replacement = candidate.fix.format(durablec=durablec_name or "durablec")
             edits = [Edit(line, column + 1, end_line, end_column + 1, replacement)]
             if import_edit is not None:
                 edits.insert(0, import_edit)
@@ -885,24 +890,34 @@ def _import_anchor(module: cst.Module, last_import: cst.CSTNode | None) -> tuple
     return first, False
 
 
+def _comments(text: str) -> Iterator[tuple[int, int, str]]:
+    """(line, 0-based column, text) of every comment; strings that look like comments are not."""
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.COMMENT:
+                yield token.start[0], token.start[1], token.string
+    except (tokenize.TokenError, SyntaxError):
+        return
+
+
 def _suppressions(
     text: str, path: str, allowed: dict[int, set[str]], config: LintConfig, report_unknown: bool
 ) -> Iterator[Diagnostic]:
     known = config.known_codes()
-    for match in _SUPPRESSION.finditer(text):
-        line = text.count("\n", 0, match.start()) + 1
-        column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
-        codes = allowed.setdefault(line, set())
-        for code in (c.strip() for c in match.group(1).split(",")):
-            codes.add(code)
-            if report_unknown and code not in known:
-                rule = RULES_BY_CODE[_UNKNOWN_SUPPRESSION]
-                yield Diagnostic(
-                    rule.CODE,
-                    path,
-                    line,
-                    column,
-                    line,
-                    column + len(match.group(0)),
-                    f"`{code or '(empty)'}` in `{match.group(0)}` {rule.MESSAGE}. Use the code of the finding",
-                )
+    for line, start, comment in _comments(text):
+        for match in _SUPPRESSION.finditer(comment):
+            column = start + match.start() + 1
+            codes = allowed.setdefault(line, set())
+            for code in (c.strip() for c in match.group(1).split(",")):
+                codes.add(code)
+                if report_unknown and code not in known:
+                    rule = RULES_BY_CODE[_UNKNOWN_SUPPRESSION]
+                    yield Diagnostic(
+                        rule.CODE,
+                        path,
+                        line,
+                        column,
+                        line,
+                        column + len(match.group(0)),
+                        f"`{code or '(empty)'}` in `{match.group(0)}` {rule.MESSAGE}. Use the code of the finding",
+                    )

@@ -29,8 +29,9 @@ class Ban:
     ``min_args`` are only judged when called, never as bare references."""
 
     fix: str | None = None
-    """Name of the ``durablec`` stand-in that replaces a call without arguments inside an
-    ``async def`` (``now`` turns ``time.time()`` into ``await durablec.now()``)."""
+    """The safe replacement of a call without arguments inside an ``async def``, an expression
+    of the same type with ``{durablec}`` standing for the module's name for ``durablec``:
+    ``time.time()`` becomes ``(await durablec.now()).timestamp()``, a float like before."""
 
 
 class Rule:

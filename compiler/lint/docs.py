@@ -65,7 +65,7 @@ def render() -> str:
         if fixes:
             out.append(
                 "**Fix** (`durablec lint --fix`, inside `async def`): "
-                + ", ".join(f"`{n}()` → `await durablec.{f}()`" for n, f in fixes.items())
+                + ", ".join(f"`{n}()` → `{f.format(durablec='durablec')}`" for n, f in fixes.items())
                 + "."
             )
             out.append("")

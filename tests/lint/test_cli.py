@@ -75,11 +75,13 @@ def test_statistics(tree: Path) -> None:
 def test_diff_changes_nothing_and_fix_rewrites(tree: Path) -> None:
     dirty = tree / "pkg" / "sub" / "dirty.py"
     code, out, _ = _run("--diff", str(dirty))
-    assert code == 1 and "+    return await durablec.now()" in out
+    assert code == 1 and "+    return (await durablec.now()).timestamp()" in out
     assert dirty.read_text() == DIRTY
     code, out, err = _run("--fix", str(dirty))
     assert (code, out) == (0, "") and "fixed 1 file" in err
-    assert dirty.read_text() == "import time\nimport durablec\n\n\nasync def task():\n    return await durablec.now()\n"
+    assert dirty.read_text() == (
+        "import time\nimport durablec\n\n\nasync def task():\n    return (await durablec.now()).timestamp()\n"
+    )
     assert _run("--diff", str(dirty)) == (0, "", "")
 
 

@@ -21,4 +21,4 @@ def test_rules_page_documents_every_rule() -> None:
     for rule in ALL_RULES:
         assert f"## {rule.CODE} {rule.NAME}" in page
         assert rule.MESSAGE in page
-    assert "`time.time()` → `await durablec.now()`" in page
+    assert "`time.time()` → `(await durablec.now()).timestamp()`" in page

@@ -41,7 +41,7 @@ def test_json_is_ruffs_schema_and_round_trips() -> None:
     assert first["noqa_row"] == 7
     assert first["fix"]["applicability"] == "safe"
     assert first["fix"]["edits"][-1] == {
-        "content": "await durablec.now()",
+        "content": "(await durablec.now()).timestamp()",
         "location": {"row": 7, "column": 12},
         "end_location": {"row": 7, "column": 23},
     }

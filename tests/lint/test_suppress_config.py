@@ -44,6 +44,11 @@ def test_unknown_code_in_a_suppression_is_reported_at_the_comment() -> None:
     assert "`DC77`" in found[0].message
 
 
+def test_suppression_text_inside_strings_is_not_a_comment() -> None:
+    source = 'DOC = """use # durablec: allow[CODE] on the line"""\nx = "# durablec: allow[DC7]"\n'
+    assert lint_source(source, "s.py", LintConfig.default()) == []
+
+
 def _project(tmp_path: Path, table: str) -> Path:
     (tmp_path / "pyproject.toml").write_text(f"[project]\nname = 'x'\n\n[tool.durablec]\n{table}\n")
     package = tmp_path / "pkg" / "sub"

@@ -36,7 +36,7 @@ class GlobalRandomCall(Rule):
     NAME = "global-random-call"
     MESSAGE = "draws from an unseeded generator; replay will draw other numbers"
     BANNED = {
-        "random.random": Ban(_USE, fix="random"),
+        "random.random": Ban(_USE, fix="await {durablec}.random()"),
         **{f"random.{name}": Ban(_USE) for name in _FUNCTIONS},
         "random.Random": Ban(_USE, min_args=1),
         "random.SystemRandom": Ban(_USE),

@@ -30,7 +30,7 @@ class RandomUuidCall(Rule):
     NAME = "random-uuid-call"
     MESSAGE = "returns a new id on every run; replay will see another id"
     BANNED = {
-        "uuid.uuid4": Ban(_USE, fix="uuid4"),
+        "uuid.uuid4": Ban(_USE, fix="await {durablec}.uuid4()"),
         "uuid.uuid1": Ban(_USE),
     }
     VALID = (

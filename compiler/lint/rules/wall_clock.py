@@ -31,7 +31,7 @@ class WallClockCall(Rule):
     NAME = "wall-clock-call"
     MESSAGE = "reads the wall clock; replay will see another value"
     BANNED = {
-        "time.time": Ban(_NOW, fix="now"),
+        "time.time": Ban(_NOW, fix="(await {durablec}.now()).timestamp()"),
         "time.time_ns": Ban(_NOW),
         "time.localtime": Ban(_NOW, min_args=1),
         "time.gmtime": Ban(_NOW, min_args=1),
