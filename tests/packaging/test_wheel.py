@@ -66,7 +66,7 @@ def test_wheel_holds_every_source_file(wheel_names: set[str]) -> None:
     assert "durablec/runtime/abi.py" in expected
     assert "durablec/compiler/pipeline.py" in expected
     missing = sorted(expected - wheel_names)
-    assert not missing, f"missing from the wheel (add the package to pyproject's `packages`): {missing}"
+    assert not missing, f"not in the wheel (add their package to pyproject's `packages`): {missing}"
 
 
 def test_wheel_is_typed(wheel_names: set[str]) -> None:
