@@ -1,0 +1,18 @@
+"""The examples run as documented."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_demo_builds_kills_resumes_and_shows_the_timeline(tmp_path: Path) -> None:
+    demo = subprocess.run([sys.executable, str(ROOT / "examples" / "demo.py")], cwd=tmp_path,
+                          capture_output=True, text=True, check=False)
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert "killed (exit -9)" in demo.stdout
+    assert '"charge_id": "ch_1"' in demo.stdout  # one charge, through retries and the kill
+    assert "status completed" in demo.stdout.replace("\n", " ")
