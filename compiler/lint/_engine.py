@@ -465,11 +465,14 @@ class _Linter:
                     reported = True
             if self.check_sets:
                 self._check_consumer(node, resolved)
-        # The callee itself: its call was judged above, so only what is inside it is walked.
+        # The callee itself: its call was judged above, so only what is inside it is walked. The
+        # callee of an awaited call runs inside its checkpoint (async callees are in scope anyway).
         if isinstance(func, cst.Name):
-            self._edge(func)
+            if not awaited:
+                self._edge(func)
         elif isinstance(func, cst.Attribute):
-            self._edge(func)
+            if not awaited:
+                self._edge(func)
             if not (reported and isinstance(func.value, (cst.Name, cst.Attribute))):
                 self.trailer.add(id(func.value))
                 self._walk(func.value)

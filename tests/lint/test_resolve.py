@@ -116,14 +116,18 @@ def test_an_awaited_call_is_a_checkpoint_but_its_evaluated_arguments_are_not() -
         import time
 
 
+        def make_request():
+            return send({"at": time.time()})  # runs inside the checkpoint below
+
+
         async def task(loop):
             a = await asyncio.to_thread(time.time)
             b = await asyncio.to_thread(lambda: time.time())
             c = await send(time.time())
             d = await asyncio.create_task(send(1))
-            return a, b, c, d
+            return a, b, c, d, await make_request()
     """
-    assert codes(source) == [(9, "DC101")]
+    assert codes(source) == [(13, "DC101")]
 
 
 def test_seeded_random_is_allowed_and_unseeded_is_not() -> None:
@@ -190,3 +194,31 @@ def test_string_sets_by_annotation_operation_and_literal() -> None:
             return list(found), sorted(a), {"x", "y"} - {"x"}, tuple({"p", "q"} - a)
     """
     assert codes(source) == [(6, "DC403"), (11, "DC403")]
+
+
+def test_compiled_output_has_the_same_findings_as_its_source() -> None:
+    from durablec.compiler.pipeline import compile_source
+
+    source = textwrap.dedent(
+        """
+        import asyncio
+        import os
+        import time
+
+
+        def stamp():
+            return time.time()
+
+
+        async def task(loop, xs):
+            a = await asyncio.to_thread(stamp)
+            b = await loop.run_in_executor(None, os.getenv, "A")
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(asyncio.sleep(stamp()))
+            return a, b, [await asyncio.sleep(0) for _ in xs], os.environ["B"]
+        """
+    )
+    compiled = compile_source(source, "t.py", lint=False).code
+    found = [(d.line, d.code) for d in lint_source(source, "t.py", LintConfig.default())]
+    assert found == [(8, "DC101"), (15, "DC302"), (16, "DC401")]
+    assert [(d.line, d.code) for d in lint_source(compiled, "t.py", LintConfig.default())] == found
