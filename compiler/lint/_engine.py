@@ -57,6 +57,9 @@ _FACTORIES: Mapping[str, str] = {
     "<strset>.symmetric_difference": "<strset>",
     "<strset>.copy": "<strset>",
 }
+# Compiled output wraps awaited values in these ABI calls: (site, value, ...) stands for value.
+_ABI_WRAPPERS = frozenset(f"durablec.runtime.abi.{name}" for name in ("aw", "aiter", "actx"))
+_ABI_CHECKPOINT = "durablec.runtime.abi.ckpt"
 _SET_TYPES = frozenset({"set", "frozenset", "Set", "FrozenSet", "AbstractSet", "MutableSet"})
 _SET_OPS = (cst.BitOr, cst.BitAnd, cst.BitXor, cst.Subtract)
 # Builtins whose result depends on the order of the iterable passed to them.
@@ -463,6 +466,8 @@ class _Linter:
                     shown = _dotted(func)
                     self._report(hit, node, f"{shown}()" if shown else None, resolved, fix)
                     reported = True
+            if resolved == _ABI_CHECKPOINT and len(node.args) >= 2:
+                self._check_compiled_checkpoint(node, node.args[1].value)
             if self.check_sets:
                 self._check_consumer(node, resolved)
         # The callee itself: its call was judged above, so only what is inside it is walked. The
@@ -520,6 +525,8 @@ class _Linter:
             callee = self._resolve(node.func)
             if callee is None:
                 return None
+            if callee in _ABI_WRAPPERS and len(node.args) >= 2:
+                return self._resolve(node.args[1].value)
             if callee in ("builtins.set", "builtins.frozenset"):
                 return "<strset>" if node.args and self._stringy(node.args[0].value) else None
             return _FACTORIES.get(callee)
@@ -596,6 +603,14 @@ class _Linter:
         message = f"{construct} {hit.message}. Use {hit.replacement}"
         usable_fix = fix if func.is_async and self.no_fix == 0 else None
         func.candidates.append(_Candidate(hit.code, node, message, usable_fix))
+
+    def _check_compiled_checkpoint(self, node: cst.Call, callee: cst.BaseExpression) -> None:
+        """``__dc_ckpt__(site, asyncio.wait, ...)`` is ``await asyncio.wait(...)`` compiled: report
+        what the source's awaited call would have been reported for."""
+        resolved = self._resolve(callee)
+        hit = self.table.get(resolved) if resolved is not None else None
+        if resolved is not None and hit is not None and not hit.exempt_when_awaited:
+            self._report(hit, node, f"{_dotted(callee)}()", resolved, None)
 
     def _check_iteration(self, node: cst.BaseExpression) -> None:
         if self.check_sets and self._resolve(node) == "<strset>":

@@ -222,3 +222,11 @@ def test_compiled_output_has_the_same_findings_as_its_source() -> None:
     found = [(d.line, d.code) for d in lint_source(source, "t.py", LintConfig.default())]
     assert found == [(8, "DC101"), (15, "DC302"), (16, "DC401")]
     assert [(d.line, d.code) for d in lint_source(compiled, "t.py", LintConfig.default())] == found
+
+
+def test_compiled_wait_is_still_a_completion_order_finding() -> None:
+    from durablec.compiler.pipeline import compile_source
+
+    source = "import asyncio\n\n\nasync def task(aws):\n    return await asyncio.wait(aws)\n"
+    compiled = compile_source(source, "t.py", lint=False).code
+    assert [(d.line, d.code) for d in lint_source(compiled, "t.py", LintConfig.default())] == [(5, "DC303")]
