@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from durablec.compiler.diagnostics import Diagnostic
 from durablec.errors import CompileError
+
+if TYPE_CHECKING:
+    from durablec.compiler.lint import LintConfig
 
 __all__ = ["CompileResult", "compile_source", "needs_compiling"]
 
@@ -32,8 +36,12 @@ def needs_compiling(source: str) -> bool:
     return "async" in source or "await" in source
 
 
-def compile_source(source: str, path: str, *, lint: bool = True) -> CompileResult:
-    """Compile one module's source. ``path`` is used only in messages, never in the output.
+def compile_source(
+    source: str, path: str, *, lint: bool = True, lint_config: LintConfig | None = None
+) -> CompileResult:
+    """Compile one module's source. ``path`` is used only in messages and to pick per-file lint
+    settings, never in the output. ``lint_config`` defaults to every rule (callers that read a
+    project's ``[tool.durablec]`` pass ``load_config(path)``).
 
     Raises CompileError (``path:line:col: message``) when the source is not valid Python.
     """
@@ -55,7 +63,10 @@ def compile_source(source: str, path: str, *, lint: bool = True) -> CompileResul
         return CompileResult(code=source)
     diagnostics: tuple[Diagnostic, ...] = ()
     if lint:
-        diagnostics = tuple(_lint(module, path))
+        from durablec.compiler.lint import LintConfig, lint_module
+
+        config = lint_config if lint_config is not None else LintConfig.default()
+        diagnostics = tuple(lint_module(module, path, config, source=source))
     try:
         rewritten = transform(module, tree, source)
     except Exception as error:  # a compiler bug must still name the file
@@ -71,7 +82,3 @@ def _parse_ast(source: str, path: str) -> ast.Module:
             path, error.lineno or 1, error.offset or 1, f"syntax error: {error.msg}"
         ) from error
 
-
-def _lint(module: object, path: str) -> list[Diagnostic]:
-    # Wired to the determinism linter once it lands; until then linting finds nothing.
-    return []
