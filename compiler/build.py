@@ -26,10 +26,11 @@ import os
 import tempfile
 import threading
 import tokenize
+import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from durablec import __version__
 from durablec.compiler.diagnostics import Diagnostic
@@ -39,6 +40,8 @@ from durablec.runtime.abi import ABI_VERSION
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
+    from durablec.compiler.lint import LintConfig
+
 __all__ = [
     "DEFAULT_OUT",
     "MANIFEST_NAME",
@@ -47,6 +50,7 @@ __all__ = [
     "build",
     "decode_source",
     "default_jobs",
+    "lint_config_key",
     "python_sources",
 ]
 
@@ -110,6 +114,15 @@ class _Unit:
     python: bool
 
 
+class _Todo(NamedTuple):
+    """A Python file that must be compiled, and what its manifest entry will record."""
+
+    unit: _Unit
+    data: bytes
+    source_hash: str
+    key: str
+
+
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     """A worker's answer; a CompileError travels as its fields because it does not pickle."""
@@ -150,28 +163,34 @@ def build(
     lint: bool = True,
     jobs: int | None = None,
     check: bool = False,
-    lint_config: str = "",
     progress: ProgressCallback | None = None,
 ) -> BuildReport:
     """Build ``paths`` into ``out``; with ``check``, write nothing and report what is out of date.
 
-    ``lint_config`` is a fingerprint of the linter configuration in effect; it is part of every
-    Python output's cache key, so a configuration change rebuilds everything. ``jobs`` defaults to
-    the number of cores. Raises UsageError when a path does not exist or two paths collide.
+    Each file is linted with the ``[tool.durablec]`` configuration of the nearest pyproject.toml
+    above it, and that configuration is part of its cache key. ``jobs`` defaults to the number
+    of cores. Raises UsageError when a path does not exist or two paths collide, ConfigError when
+    a configuration that matters cannot be read.
     """
     out_dir = Path(out)
     units, roots = _plan(paths, out_dir)
-    key = f"durablec {__version__}; abi {ABI_VERSION}; lint {int(lint)}; config {lint_config}"
+    base_key = f"durablec {__version__}; abi {ABI_VERSION}; lint {int(lint)}"
+    config_keys: dict[Path, str] = {}
     old = _load_manifest(out_dir)
     entries: dict[str, dict[str, str]] = {}
     report = BuildReport(out=out_dir)
-    todo: list[tuple[_Unit, bytes, str]] = []
+    todo: list[_Todo] = []
 
     for unit in units:
         data = unit.source.read_bytes()
         source_hash = _sha256(data)
         entry = old.get(unit.rel)
-        unit_key = key if unit.python else "data"
+        if not unit.python:
+            unit_key = "data"
+        elif lint:
+            unit_key = f"{base_key}; config {lint_config_key(unit.source.parent, config_keys)}"
+        else:
+            unit_key = base_key
         if (
             entry is not None
             and entry.get("source") == str(unit.source)
@@ -184,11 +203,11 @@ def build(
                 entries[unit.rel] = entry
                 continue
         if unit.python:
-            todo.append((unit, data, source_hash))
+            todo.append(_Todo(unit, data, source_hash, unit_key))
         else:
             entries[unit.rel] = _settle(report, unit, data, source_hash, unit_key, check)
 
-    for (unit, data, source_hash), compiled in zip(todo, _compile_all(todo, lint, jobs, progress)):
+    for (unit, data, source_hash, key), compiled in zip(todo, _compile_all(todo, lint, jobs, progress)):
         report.compiled += 1
         if compiled.error is not None:
             report.errors.append(CompileError(*compiled.error))
@@ -289,7 +308,7 @@ def _settle(
 
 
 def _compile_all(
-    todo: list[tuple[_Unit, bytes, str]], lint: bool, jobs: int | None, progress: ProgressCallback | None
+    todo: list[_Todo], lint: bool, jobs: int | None, progress: ProgressCallback | None
 ) -> list[_Compiled]:
     """Compile every file of ``todo``, in a process pool when it pays; results in todo's order."""
     if not todo:
@@ -297,13 +316,25 @@ def _compile_all(
     # Imported here, not at module level: a no-op rebuild must not load libcst. Importing before
     # the pool starts also lets forked workers inherit the compiler already loaded.
     import durablec.compiler.pipeline  # noqa: F401
+    from durablec.compiler.lint import load_config
+
+    configs: dict[Path, LintConfig] = {}
+    jobs_args: list[tuple[bytes, str, LintConfig | None]] = []
+    for item in todo:
+        config = None
+        if lint:
+            directory = item.unit.source.parent
+            if directory not in configs:
+                configs[directory] = load_config(directory)
+            config = configs[directory]
+        jobs_args.append((item.data, item.unit.display, config))
 
     total = len(todo)
     workers = min(jobs or default_jobs(), total)
     if workers < 2 or total < _PARALLEL_MIN_FILES:
         results: list[_Compiled] = []
-        for done, (unit, data, _) in enumerate(todo, 1):
-            results.append(_compile_file(data, unit.display, lint))
+        for done, (data, display, config) in enumerate(jobs_args, 1):
+            results.append(_compile_file(data, display, lint, config))
             if progress is not None:
                 progress(done, total)
         return results
@@ -315,13 +346,13 @@ def _compile_all(
     # --watch; spawn then.
     method = "fork" if threading.active_count() == 1 and os.name == "posix" else "spawn"
     # Largest files first so that no worker is left with a big file at the end.
-    order = sorted(range(total), key=lambda i: -len(todo[i][1]))
+    order = sorted(range(total), key=lambda i: -len(todo[i].data))
     futures: dict[int, Future[_Compiled]] = {}
     done = 0
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
         for i in order:
-            unit, data, _ = todo[i]
-            futures[i] = pool.submit(_compile_file, data, unit.display, lint)
+            data, display, config = jobs_args[i]
+            futures[i] = pool.submit(_compile_file, data, display, lint, config)
         if progress is not None:
             for _ in as_completed(futures.values()):
                 done += 1
@@ -329,7 +360,7 @@ def _compile_all(
         return [futures[i].result() for i in range(total)]
 
 
-def _compile_file(data: bytes, display: str, lint: bool) -> _Compiled:
+def _compile_file(data: bytes, display: str, lint: bool, config: LintConfig | None) -> _Compiled:
     """Compile one file's bytes into output bytes in the same encoding (runs in a worker)."""
     from durablec.compiler.pipeline import compile_source
 
@@ -338,7 +369,7 @@ def _compile_file(data: bytes, display: str, lint: bool) -> _Compiled:
     except (SyntaxError, UnicodeDecodeError, LookupError) as error:
         return _Compiled(None, error=(display, 1, 1, f"cannot decode the source: {error}; save it as UTF-8"))
     try:
-        result = compile_source(text, display, lint=lint)
+        result = compile_source(text, display, lint=lint, lint_config=config)
     except CompileError as error:
         return _Compiled(None, error=(error.path, error.line, error.column, error.message))
     if result.diagnostics:
@@ -346,6 +377,39 @@ def _compile_file(data: bytes, display: str, lint: bool) -> _Compiled:
     if result.code == text:
         return _Compiled(data)
     return _Compiled(result.code.encode(encoding))
+
+
+def lint_config_key(directory: Path, memo: dict[Path, str] | None = None) -> str:
+    """What the lint configuration of the files in ``directory`` depends on, as a string.
+
+    Found as ``durablec.compiler.lint.load_config`` finds it (the ``[tool.durablec]`` table of the
+    nearest pyproject.toml above that has one) but without loading the linter, which would load
+    libcst on a no-op rebuild. The rules themselves change only with the durablec version, which
+    every key holds too. An unreadable pyproject.toml gets a key of its bytes, so the file is
+    compiled and ``load_config`` reports the problem.
+    """
+    if memo is not None and directory in memo:
+        return memo[directory]
+    key = "default"
+    for candidate in (directory, *directory.parents):
+        try:
+            raw = (candidate / "pyproject.toml").read_bytes()
+        except OSError:  # absent, or not a file
+            continue
+        try:
+            tool = tomllib.loads(raw.decode()).get("tool")
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+            key = f"unreadable {candidate / 'pyproject.toml'} {_sha256(raw)}"
+            break
+        table = tool.get("durablec") if isinstance(tool, dict) else None
+        if isinstance(table, dict):
+            # The directory matters too: per-file-ignores globs are relative to it.
+            digest = _sha256(json.dumps(table, sort_keys=True, default=str).encode())
+            key = f"{candidate} {digest}"
+            break
+    if memo is not None:
+        memo[directory] = key
+    return key
 
 
 def _sha256(data: bytes) -> str:

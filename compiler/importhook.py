@@ -33,6 +33,7 @@ from pathlib import Path
 from types import CodeType, ModuleType, TracebackType
 
 from durablec import __version__
+from durablec.compiler.build import decode_source, lint_config_key
 from durablec.errors import FindingsError, UsageError
 from durablec.runtime.abi import ABI_VERSION
 
@@ -68,6 +69,7 @@ class ImportHook(MetaPathFinder):
         self.lint = lint
         self.compiled = 0
         self.cache_hits = 0
+        self._config_keys: dict[Path, str] = {}
         for root in roots:
             self.add_root(root)
 
@@ -132,8 +134,10 @@ class ImportHook(MetaPathFinder):
 
     def code(self, source_path: str, data: bytes) -> CodeType:
         """The compiled code object of one source file, from the cache when it is there."""
+        directory = Path(source_path).parent
+        config_key = lint_config_key(directory, self._config_keys) if self.lint else ""
         key = hashlib.sha256(
-            b"lint=%d\0%s\0%s" % (self.lint, os.fsencode(source_path), data)
+            b"lint=%d\0%s\0%s\0%s" % (self.lint, config_key.encode(), os.fsencode(source_path), data)
         ).digest()
         cached = cache_path(source_path)
         if cached is not None:
@@ -142,11 +146,12 @@ class ImportHook(MetaPathFinder):
                 self.cache_hits += 1
                 return code
         # Imported only on a cache miss: a warm cache never loads the compiler or libcst.
-        from durablec.compiler.build import decode_source
+        from durablec.compiler.lint import load_config
         from durablec.compiler.pipeline import compile_source
 
         text, _ = decode_source(data)
-        result = compile_source(text, source_path, lint=self.lint)
+        config = load_config(directory) if self.lint else None
+        result = compile_source(text, source_path, lint=self.lint, lint_config=config)
         if result.diagnostics:
             raise FindingsError(source_path, result.diagnostics)
         code = compile(result.code, source_path, "exec", dont_inherit=True)
@@ -171,8 +176,8 @@ class _Loader(SourceFileLoader):
 def install(roots: Iterable[str | os.PathLike[str]], *, lint: bool = True) -> ImportHook:
     """Compile the source modules under ``roots`` when they are imported, until ``uninstall()``.
 
-    ``lint=False`` imports modules that have determinism findings; otherwise such a module raises
-    FindingsError. The handle is also a context manager.
+    Modules are linted with their project's ``[tool.durablec]`` configuration; one with findings
+    raises FindingsError, unless ``lint=False``. The handle is also a context manager.
     """
     return ImportHook(roots, lint=lint).install()
 

@@ -59,8 +59,7 @@ def watch(
     on_error: Callable[[DurablecError], None],
     stop: threading.Event,
     on_ready: Callable[[], None] = lambda: None,
-    debounce: float = 0.05,
-    lint_config: str = "",
+    debounce: float = 0.025,
 ) -> None:
     """Build ``paths`` into ``out`` now and after every change, until ``stop`` is set.
 
@@ -74,14 +73,14 @@ def watch(
 
     def rebuild() -> None:
         try:
-            report = build(paths, out, lint=lint, jobs=jobs, lint_config=lint_config)
+            report = build(paths, out, lint=lint, jobs=jobs)
         except DurablecError as error:
             on_error(error)
         else:
             on_report(report)
 
     # The first build runs before the observer's threads start, so it may still fork workers.
-    on_report(build(paths, out, lint=lint, jobs=jobs, lint_config=lint_config))
+    on_report(build(paths, out, lint=lint, jobs=jobs))
     for given in paths:
         path = Path(given).resolve()
         if path.is_dir():

@@ -9,7 +9,7 @@ import pytest
 
 from durablec.compiler.build import MANIFEST_NAME, build, decode_source
 from durablec.compiler.pipeline import compile_source
-from durablec.errors import UsageError
+from durablec.errors import ConfigError, UsageError
 
 TASKS = "import asyncio\n\n\nasync def fetch(x):\n    return x\n\n\nasync def main():\n    y = await fetch(1)\n    return y\n"
 
@@ -154,7 +154,49 @@ def test_the_cache_key_covers_the_lint_flag_and_lint_config(tmp_path: Path) -> N
     build([pkg], out)
     assert build([pkg], out, lint=False).compiled == 5
     assert build([pkg], out, lint=False).compiled == 0
-    assert build([pkg], out, lint=False, lint_config="select=DC1").compiled == 5
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "shop"\n')
+    assert build([pkg], out).compiled == 5
+    assert build([pkg], out).compiled == 0
+    pyproject.write_text('[project]\nname = "shop"\n\n[tool.durablec]\nignore = ["DC101"]\n')
+    assert build([pkg], out).compiled == 5
+    assert build([pkg], out, lint=False).compiled == 5  # without linting the configuration is moot
+    pyproject.write_text('[project]\nname = "renamed"\n\n[tool.durablec]\nignore = ["DC101"]\n')
+    assert build([pkg], out, lint=False).compiled == 0
+
+
+CLOCK = "import time\n\n\nasync def stamp():\n    return time.time()\n"
+
+
+def test_a_file_with_findings_is_refused_and_the_others_build(tmp_path: Path) -> None:
+    pkg = make_package(tmp_path)
+    (pkg / "clock.py").write_text(CLOCK)
+    out = tmp_path / "out"
+    report = build([pkg], out)
+    assert not report.ok
+    [(display, findings)] = report.refused
+    assert display == str(pkg / "clock.py")
+    assert [(f.code, f.line, f.column) for f in findings] == [("DC101", 5, 12)]
+    assert not (out / "shop" / "clock.py").exists()
+    assert (out / "shop" / "tasks.py").exists()
+    assert build([pkg], out, lint=False).ok
+    assert (out / "shop" / "clock.py").read_bytes() == expected(pkg / "clock.py")
+
+
+def test_the_projects_lint_configuration_applies(tmp_path: Path) -> None:
+    pkg = make_package(tmp_path)
+    (pkg / "clock.py").write_text(CLOCK)
+    out = tmp_path / "out"
+    assert build([pkg], out).refused
+    (tmp_path / "pyproject.toml").write_text('[tool.durablec]\nignore = ["DC101"]\n')
+    assert build([pkg], out).ok
+
+
+def test_an_unreadable_configuration_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    pkg = make_package(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("[tool.durablec\n")
+    with pytest.raises(ConfigError, match="pyproject.toml"):
+        build([pkg], tmp_path / "out")
 
 
 def test_a_corrupt_manifest_means_a_full_check_not_a_crash(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from durablec.compiler.build import build
 from durablec.compiler.importhook import NO_COMPILE_MARKER, cache_path, install, load_target
-from durablec.errors import UsageError
+from durablec.errors import FindingsError, UsageError
 
 TASKS = '''\
 import builtins
@@ -203,3 +203,30 @@ def test_bad_targets_are_named_in_the_error(
     with pytest.raises(UsageError) as caught:
         load_target(target)
     assert message in str(caught.value)
+
+
+CLOCK = "import time\n\n\nasync def stamp():\n    return time.time()\n"
+
+
+def test_the_lint_gate_refuses_a_module_with_findings(tmp_path: Path, clean_modules: None) -> None:
+    pkg = make_package(tmp_path, "jobs_gate")
+    (pkg / "clock.py").write_text(CLOCK)
+    sys.path.insert(0, str(tmp_path))
+    with install([tmp_path]), pytest.raises(FindingsError) as caught:
+        import jobs_gate.clock  # type: ignore[import-not-found]  # noqa: F401  # created by this test
+    message = str(caught.value)
+    assert message.startswith(f"{pkg / 'clock.py'}: not imported, 1 determinism finding(s): {pkg / 'clock.py'}:5:12: DC101")
+    assert "\n" not in message
+    with install([tmp_path], lint=False) as hook:
+        import jobs_gate.clock as clock  # type: ignore[import-not-found]  # created by this test
+    assert hook.compiled == 1 and clock.stamp
+
+
+def test_the_projects_lint_configuration_applies_on_import(tmp_path: Path, clean_modules: None) -> None:
+    pkg = make_package(tmp_path, "jobs_configured")
+    (pkg / "clock.py").write_text(CLOCK)
+    (tmp_path / "pyproject.toml").write_text('[tool.durablec]\nignore = ["DC101"]\n')
+    sys.path.insert(0, str(tmp_path))
+    with install([tmp_path]):
+        import jobs_configured.clock as clock  # type: ignore[import-not-found]  # created by this test
+    assert clock.stamp.__module__ == "jobs_configured.clock"  # imported, not refused

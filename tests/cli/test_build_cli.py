@@ -73,6 +73,21 @@ def test_a_syntax_error_exits_1_naming_the_place_and_other_files_build(pkg: Path
     assert Path("out/shop/tasks.py").exists() and not Path("out/shop/broken.py").exists()
 
 
+def test_lint_findings_refuse_the_file_and_exit_1_unless_no_lint(pkg: Path) -> None:
+    (pkg / "clock.py").write_text("import time\n\n\nasync def stamp():\n    return time.time()\n")
+    result = invoke("build", str(pkg), "-o", "out")
+    assert result.exit_code == ExitCode.FINDINGS
+    lines = result.stderr.splitlines()
+    assert re.fullmatch(r"shop/clock\.py:5:12: DC101 .*", lines[0])
+    assert lines[1] == (
+        "shop/clock.py: not built: 1 determinism finding(s); fix them, allow one on its line with "
+        "'# durablec: allow[DC101]', or build with --no-lint"
+    )
+    assert not Path("out/shop/clock.py").exists() and Path("out/shop/tasks.py").exists()
+    assert invoke("build", str(pkg), "-o", "out", "--no-lint").exit_code == ExitCode.OK
+    assert Path("out/shop/clock.py").exists()
+
+
 def test_check_exits_1_naming_stale_outputs_and_0_when_up_to_date(pkg: Path) -> None:
     missing = invoke("build", str(pkg), "-o", "out", "--check")
     assert missing.exit_code == ExitCode.FINDINGS
