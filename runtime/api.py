@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import and_, select, update
 
 from durablec.errors import UsageError
-from durablec.runtime.engine import RunScope, Suspend, run_scope
+from durablec.runtime.engine import RunScope, Suspend, _mark_settled, run_scope
 from durablec.runtime.journal import events
 from durablec.runtime.journal import now as _clock
 
@@ -107,7 +107,8 @@ async def wait_for_event(name: str, timeout: float | None = None) -> Any:
     if found:
         return payload
     if deadline is not None and _clock() >= deadline:
-        raise TimeoutError(f"run {scope.run.run_id}: no event {name!r} within {timeout} s")
+        # Settled: retrying would replay the same deadline, so the task gets it at once.
+        raise _mark_settled(TimeoutError(f"run {scope.run.run_id}: no event {name!r} within {timeout} s"))
     raise scope.run.suspend_now(
         Suspend("waiting", f"waiting for event {name!r}", wake_at=deadline, waiting_for=name)
     )
