@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -178,3 +179,42 @@ def test_a_no_op_build_through_the_cli_never_imports_libcst(pkg: Path) -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert json.loads(done.stdout) == [0, []]
     assert "0 written, 3 unchanged" in done.stderr
+
+
+def run_with_stderr_on_a_terminal(args: list[str], cwd: Path) -> tuple[int, str]:
+    """Run ``durablec ARGS`` with stderr on a pseudo-terminal; returns its status and what it drew."""
+    import pty
+
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "durablec", *args], cwd=cwd, stdout=subprocess.DEVNULL, stderr=terminal
+    )
+    os.close(terminal)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # EIO: the child closed its end
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(controller)
+    return process.wait(), drawn.decode(errors="replace")
+
+
+def test_a_progress_bar_is_drawn_only_on_a_terminal_for_many_files(tmp_path: Path) -> None:
+    many = tmp_path / "many"
+    many.mkdir()
+    for i in range(30):
+        (many / f"m{i:02}.py").write_text(TASKS)
+    status, drawn = run_with_stderr_on_a_terminal(["build", "many", "-o", "tty-out", "--jobs", "1"], tmp_path)
+    assert status == 0
+    assert "compiling" in drawn and "100%" in drawn
+    piped = subprocess.run(
+        [sys.executable, "-m", "durablec", "build", "many", "-o", "pipe-out", "--jobs", "1"],
+        cwd=tmp_path, capture_output=True, text=True, check=True,
+    )
+    assert piped.stderr == "pipe-out: 30 written, 0 unchanged, 0 removed\n"
+    few_status, few = run_with_stderr_on_a_terminal(["build", "many/m00.py", "-o", "few-out"], tmp_path)
+    assert few_status == 0 and "compiling" not in few
