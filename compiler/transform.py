@@ -410,8 +410,9 @@ def _insert_prelude(module: cst.Module, prelude: cst.ImportFrom) -> cst.Module:
 
     In order of preference: prefix the first statement after the docstring and ``__future__``
     imports when it is a simple statement; append to the docstring or future-import line; take a
-    blank (else a comment) line before the first statement; skip over leading ``def``/``class``
-    statements, which run no await, to the next such place; else add a line after the last.
+    blank (else a comment) line before the first statement; skip over leading plain ``def``
+    statements, which run no code when they execute, to the next such place; else add a line
+    after the last.
     """
     body = list(module.body)
     first = 0
@@ -457,11 +458,33 @@ def _insert_prelude(module: cst.Module, prelude: cst.ImportFrom) -> cst.Module:
             body[index] = statement.with_changes(leading_lines=leading[spare + 1 :])
             body.insert(index, new_statement)
             return module.with_changes(body=body, header=header)
-        if not isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+        if not _runs_no_code(statement):
             break
-    # Nothing precedes the first runnable code: bind the names after the last line.
+    # Nothing offers a line before the first code that runs: bind the names after the last line.
     tail = cst.SimpleStatementLine(body=[prelude], leading_lines=module.footer)
     return module.with_changes(body=[*body, tail], footer=[])
+
+
+class _CallFinder(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = False
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        self.found = True
+        return False
+
+
+def _runs_no_code(statement: cst.BaseStatement) -> bool:
+    """A ``def`` without decorators and without calls in its defaults or annotations: executing
+    it cannot drive a coroutine. Class bodies, decorators and defaults can, so they are not."""
+    if not isinstance(statement, cst.FunctionDef) or statement.decorators:
+        return False
+    finder = _CallFinder()
+    statement.params.visit(finder)
+    if statement.returns is not None:
+        statement.returns.visit(finder)
+    return not finder.found
 
 
 def _is_docstring_or_future(statement: cst.BaseStatement, index: int) -> bool:
