@@ -35,13 +35,15 @@ async def boom():
 
 @pytest.fixture
 def clean_modules() -> Iterator[None]:
-    """Forget the modules and sys.path entries a test imported, so tests stay independent."""
+    """Forget the modules, sys.path entries and import hooks a test added, so tests stay independent."""
     before_modules = set(sys.modules)
     before_path = list(sys.path)
+    before_meta_path = list(sys.meta_path)
     yield
     for name in set(sys.modules) - before_modules:
         del sys.modules[name]
     sys.path[:] = before_path
+    sys.meta_path[:] = before_meta_path
 
 
 def make_package(root: Path, name: str = "jobs") -> Path:
