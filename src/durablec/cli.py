@@ -14,7 +14,6 @@ import click
 from durablec import __version__
 from durablec._cli_build import build, diff
 from durablec._cli_runs import cancel, inspect, replay, retry, run, runs, send_event, trigger, worker
-from durablec._cli_runs import cancel, inspect, replay, retry, run, runs, send_event, trigger, worker
 from durablec._cli_lint import lint
 from durablec.errors import DurablecError
 from durablec.exitcodes import ExitCode
@@ -49,15 +48,6 @@ def main(ctx: click.Context, debug: bool) -> None:
 main.add_command(build)
 main.add_command(diff)
 main.add_command(lint)
-main.add_command(run)
-main.add_command(trigger)
-main.add_command(worker)
-main.add_command(runs)
-main.add_command(inspect)
-main.add_command(retry)
-main.add_command(cancel)
-main.add_command(send_event)
-main.add_command(replay)
 main.add_command(run)
 main.add_command(trigger)
 main.add_command(worker)
