@@ -7,14 +7,12 @@ traceback instead).
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 import click
 
 from durablec import __version__
-from durablec._cli_build import build, diff
-from durablec._cli_runs import cancel, inspect, replay, retry, run, runs, send_event, trigger, worker
-from durablec._cli_lint import lint
 from durablec.errors import DurablecError
 from durablec.exitcodes import ExitCode
 
@@ -22,9 +20,37 @@ __all__ = ["main"]
 
 _DEBUG_KEY = "durablec.debug"
 
+# Command name -> its module. Commands load on use, so `durablec build` never pays for the
+# database layer and `durablec run` never for the compiler until it compiles.
+_COMMANDS = {
+    "build": "durablec._cli_build",
+    "diff": "durablec._cli_build",
+    "lint": "durablec._cli_lint",
+    "run": "durablec._cli_runs",
+    "trigger": "durablec._cli_runs",
+    "worker": "durablec._cli_runs",
+    "runs": "durablec._cli_runs",
+    "inspect": "durablec._cli_runs",
+    "retry": "durablec._cli_runs",
+    "cancel": "durablec._cli_runs",
+    "send-event": "durablec._cli_runs",
+    "replay": "durablec._cli_runs",
+}
+
 
 class _Group(click.Group):
-    """A click group that turns a DurablecError into one line on stderr and exit status 2."""
+    """Loads commands on use, and turns a DurablecError into one line on stderr and exit 2."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = _COMMANDS.get(cmd_name)
+        if module is None:
+            return None
+        command = getattr(import_module(module), cmd_name.replace("-", "_"))
+        assert isinstance(command, click.Command)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -44,16 +70,3 @@ def main(ctx: click.Context, debug: bool) -> None:
     """durablec: durable execution for ordinary async Python."""
     ctx.meta[_DEBUG_KEY] = debug
 
-
-main.add_command(build)
-main.add_command(diff)
-main.add_command(lint)
-main.add_command(run)
-main.add_command(trigger)
-main.add_command(worker)
-main.add_command(runs)
-main.add_command(inspect)
-main.add_command(retry)
-main.add_command(cancel)
-main.add_command(send_event)
-main.add_command(replay)
