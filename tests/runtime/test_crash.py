@@ -124,7 +124,13 @@ def test_sigkill_then_resume(tmp_path: Path, crash_points: list[str]) -> None:
     # ... and only the ones in flight at a kill (and the failed charge attempt) started again.
     rerun = Counter(point.split("@")[0] for point in crash_points)
     expected = Counter({name: 1 for name in ends}) + rerun + Counter({"pay": 1})
-    assert starts == expected
+    # c and d run concurrently under one gather: a kill that lands in one may also land in the
+    # other, which then (and only then) starts once more.
+    siblings = {"c": "d", "d": "c"}
+    allowed = expected + Counter(siblings[name] for name in rerun.elements() if name in siblings)
+    assert set(starts) == set(expected)
+    for name in expected:
+        assert expected[name] <= starts[name] <= allowed[name], (name, starts, expected)
 
     with sqlite3.connect(tmp_path / "j.db") as db:
         assert db.execute("SELECT id, status FROM durablec_runs").fetchall() == [("R", "completed")]
