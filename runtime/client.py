@@ -66,10 +66,15 @@ def result_of(outcome: Outcome) -> Any:
         # Non-determinism or an unserializable result: the run waits for a code fix.
         raise outcome.error
     detail = f": {outcome.message}" if outcome.message else ""
+    if outcome.status == "paused":
+        # Workers never pick up paused runs: a person decides.
+        what_next = (f"after fixing the cause, `durablec retry {outcome.run_id}` makes it due again, "
+                     f"or `durablec cancel {outcome.run_id}` ends it")
+    else:
+        what_next = (f"a worker resumes it (`durablec worker TARGET`), or resume it with "
+                     f"`durablec run TARGET --run-id {outcome.run_id}`")
     raise RunSuspendedError(
-        outcome.run_id, outcome.status,
-        f"run {outcome.run_id} is {outcome.status}{detail}; a worker resumes it "
-        f"(`durablec worker TARGET`), or resume it with `durablec run TARGET --run-id {outcome.run_id}`",
+        outcome.run_id, outcome.status, f"run {outcome.run_id} is {outcome.status}{detail}; {what_next}"
     )
 
 

@@ -245,6 +245,7 @@ def _suspend(journal: Journal, context: RunContext, suspend: Suspend) -> Outcome
             .where(and_(runs.c.id == run_id, runs.c.lease_epoch == context.epoch))
             .values(
                 status=suspend.status, wake_at=suspend.wake_at, waiting_for=suspend.waiting_for,
+                error_message=suspend.reason if suspend.status == "paused" else None,
                 updated_at=now(), **release_values(),
             )
         ).rowcount

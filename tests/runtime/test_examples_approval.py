@@ -48,6 +48,7 @@ def test_pause_retry_wait_and_approve_through_the_cli(tmp_path: Path) -> None:
     paused = durablec_cli(tmp_path, "run", TARGET, "--args", '["e-7", 120]', "--run-id", "e-7")
     assert paused.returncode == 3, paused.stderr
     assert "LedgerClosedError" in paused.stderr and status(tmp_path, "e-7") == "paused"
+    assert "durablec retry e-7" in paused.stderr  # workers never resume a paused run
 
     # Workers leave a paused run alone until someone retries it.
     idle = durablec_cli(tmp_path, "worker", TARGET, "--until-idle")
@@ -94,7 +95,9 @@ def test_client_retry_and_send_event_from_another_process(tmp_path: Path) -> Non
     (tmp_path / "ledger.closed").touch()
     assert durablec_cli(tmp_path, "run", TARGET, "--args", '["e-7", 120]',
                         "--run-id", "e-7").returncode == 3
-    assert client.get("e-7").status == "paused"
+    paused = client.get("e-7")
+    assert paused.status == "paused"
+    assert paused.error_message is not None and "LedgerClosedError" in paused.error_message
     failed = [row for row in client.steps("e-7") if row.outcome == "error"]
     assert [(row.callee, row.error_type) for row in failed] == [
         ("book", "approval.LedgerClosedError")]
