@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from sqlalchemy import (
     Column,
+    ColumnElement,
     Connection,
     Engine,
     Index,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
     bindparam,
     create_engine,
     event,
@@ -47,6 +49,7 @@ __all__ = [
     "RunRow",
     "StepRow",
     "database_url",
+    "held",
     "now",
 ]
 
@@ -163,6 +166,13 @@ steps: Final = _table(StepRow)
 events: Final = _table(EventRow)
 meta: Final = _table(MetaRow)
 TABLES: Final = (meta, runs, steps, events)
+
+
+def held(run_id: str, epoch: int) -> ColumnElement[bool]:
+    """The run's row while its lease epoch is still ``epoch``: the fence on every write a lease
+    holder makes to it (a takeover bumps the epoch, so the old holder's writes match nothing)."""
+    return and_(runs.c.id == run_id, runs.c.lease_epoch == epoch)
+
 
 STEP_COLUMNS: Final = tuple(c.name for c in steps.columns if c.name != "id")
 

@@ -16,10 +16,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import select, update
 
 from durablec.errors import RunNotFoundError
-from durablec.runtime.journal import TERMINAL, Journal, now, runs
+from durablec.runtime.journal import TERMINAL, Journal, held, now, runs
 
 __all__ = ["LEASE_SECONDS", "Owner", "acquire", "release_values", "renew"]
 
@@ -98,7 +98,7 @@ def acquire(journal: Journal, run_id: str, owner: Owner, *, wait: bool) -> tuple
         with journal.begin() as conn:
             taken = conn.execute(
                 update(runs)
-                .where(and_(runs.c.id == run_id, runs.c.lease_epoch == row.lease_epoch))
+                .where(held(run_id, row.lease_epoch))
                 .values(
                     lease_owner=owner.id, lease_host=owner.host, lease_pid=owner.pid,
                     lease_expires_at=at + LEASE_SECONDS, lease_epoch=epoch, status="running",
@@ -115,7 +115,7 @@ def renew(journal: Journal, run_id: str, epoch: int) -> bool:
         return (
             conn.execute(
                 update(runs)
-                .where(and_(runs.c.id == run_id, runs.c.lease_epoch == epoch))
+                .where(held(run_id, epoch))
                 .values(lease_expires_at=now() + LEASE_SECONDS)
             ).rowcount
             == 1

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from durablec.errors import DurablecError, RunNotFoundError, UsageError
 from durablec.runtime.abi import active_scope
 from durablec.runtime.engine import RunContext, RunScope, Suspend
-from durablec.runtime.journal import TERMINAL, Journal, events, now, runs
+from durablec.runtime.journal import TERMINAL, Journal, events, held, now, runs
 from durablec.runtime.lease import LEASE_SECONDS, Owner, acquire, release_values, renew
 from durablec.runtime.serde import Codec, preview
 from durablec.runtime.task import Task
@@ -242,7 +242,7 @@ def _suspend(journal: Journal, context: RunContext, suspend: Suspend) -> Outcome
     with journal.begin() as conn:
         written = conn.execute(
             update(runs)
-            .where(and_(runs.c.id == run_id, runs.c.lease_epoch == context.epoch))
+            .where(held(run_id, context.epoch))
             .values(
                 status=suspend.status, wake_at=suspend.wake_at, waiting_for=suspend.waiting_for,
                 error_message=suspend.reason if suspend.status == "paused" else None,
@@ -295,7 +295,7 @@ def _write_run(journal: Journal, context: RunContext, **values: Any) -> bool:
         return (
             conn.execute(
                 update(runs)
-                .where(and_(runs.c.id == context.run_id, runs.c.lease_epoch == context.epoch))
+                .where(held(context.run_id, context.epoch))
                 .values(**values)
             ).rowcount
             == 1
