@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+
+import pytest
 from sqlalchemy import delete, update
 
 from durablec.runtime.journal import Journal, runs, steps
@@ -44,3 +50,18 @@ def force_due(db_url: str, run_id: str) -> None:
             conn.execute(update(steps).where(steps.c.run_id == run_id, steps.c.key == key).values(
                 result=Codec.from_env().dumps(0.0, f"{run_id}/{key}")))
     journal.close()
+
+
+def kill_when(proc: subprocess.Popen[str], ready: Callable[[], bool], what: str) -> None:
+    """SIGKILL ``proc`` as soon as ``ready()`` holds (polled; never a timing assumption), failing
+    the test if the process ends before reaching ``what``."""
+    while not ready():
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            pytest.fail(f"the run ended before {what}: {out}\n{err}")
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    proc.stderr.close()

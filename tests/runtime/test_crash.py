@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
+
+from helpers import kill_when
 
 TASKS = """
 import asyncio
@@ -88,16 +88,7 @@ def _kill_when_started(tmp: Path, crash_at: str) -> None:
     """Run until the step named by ``crash_at`` (name@attempt) is in flight, then SIGKILL."""
     name, attempt = crash_at.split("@")
     proc = _start(tmp, crash_at)
-    while Counter(_lines(tmp))["start " + name] < int(attempt):
-        if proc.poll() is not None:
-            out, err = proc.communicate()
-            pytest.fail(f"the run ended before reaching {crash_at}: {out}\n{err}")
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert proc.stdout is not None and proc.stderr is not None
-    proc.stdout.close()
-    proc.stderr.close()
+    kill_when(proc, lambda: Counter(_lines(tmp))["start " + name] >= int(attempt), f"reaching {crash_at}")
 
 
 @pytest.mark.parametrize(

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from helpers import force_due
+from helpers import force_due, kill_when
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = f"{ROOT / 'examples' / 'agent' / 'agent.py'}:travel_agent"
@@ -60,20 +58,12 @@ def committed(tmp: Path, key: str) -> bool:
     return row is not None
 
 
-def kill_when(tmp: Path, hang: str, *committed_keys: str) -> None:
+def kill_mid_call(tmp: Path, hang: str, *committed_keys: str) -> None:
     """Start a run whose ``hang`` tool call hangs; SIGKILL it once that call started and the
     steps ``committed_keys`` are in the journal."""
     proc = start(tmp, AGENT_HANG=hang)
-    while not (log(tmp)["start " + hang] and all(committed(tmp, k) for k in committed_keys)):
-        if proc.poll() is not None:
-            out, err = proc.communicate()
-            pytest.fail(f"the run ended before {hang} hung: {out}\n{err}")
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert proc.stdout is not None and proc.stderr is not None
-    proc.stdout.close()
-    proc.stderr.close()
+    kill_when(proc, lambda: bool(log(tmp)["start " + hang]) and all(committed(tmp, k) for k in committed_keys),
+              f"{hang} hung")
 
 
 def finish(tmp: Path) -> dict[str, object]:
@@ -97,7 +87,7 @@ def finish(tmp: Path) -> dict[str, object]:
 def test_sigkill_mid_tool_call_then_resume(
     tmp_path: Path, hang: str, keys: list[str], restarted: str
 ) -> None:
-    kill_when(tmp_path, hang, *keys)
+    kill_mid_call(tmp_path, hang, *keys)
     assert not log(tmp_path)["end " + hang]
     assert finish(tmp_path) == RESULT
 
