@@ -48,9 +48,11 @@ def compile_source(
     if not needs_compiling(source):
         return CompileResult(code=source)
     tree = _parse_ast(source, path)
-    import libcst as cst
-
     from durablec.compiler.transform import is_compiled, transform
+
+    if is_compiled(tree):  # before the costly LibCST parse: compiling compiled output is a no-op
+        return CompileResult(code=source)
+    import libcst as cst
 
     try:
         module = cst.parse_module(source)
@@ -59,8 +61,6 @@ def compile_source(
             path, error.raw_line, error.raw_column + 1,
             f"LibCST cannot parse this module ({error.message}); please report it",
         ) from error
-    if is_compiled(module):
-        return CompileResult(code=source)
     diagnostics: tuple[Diagnostic, ...] = ()
     if lint:
         from durablec.compiler.lint import LintConfig, lint_module

@@ -84,14 +84,12 @@ class GeneratedNames:
         raise AssertionError("unreachable: one of len+1 prefixes is always free")
 
 
-def is_compiled(module: cst.Module) -> bool:
+def is_compiled(tree: ast.Module) -> bool:
     """True when the module already imports the ABI at module level (compiled output)."""
-    for statement in module.body:
-        if isinstance(statement, cst.SimpleStatementLine):
-            for small in statement.body:
-                if isinstance(small, cst.ImportFrom) and _dotted(small.module) == _ABI_MODULE:
-                    return True
-    return False
+    return any(
+        isinstance(statement, ast.ImportFrom) and statement.module == _ABI_MODULE
+        for statement in tree.body
+    )
 
 
 def transform(module: cst.Module, tree: ast.Module, source: str) -> cst.Module | None:
