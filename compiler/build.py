@@ -5,8 +5,8 @@
 copied (package data), ``__pycache__``, dotfiles and the output directory itself are skipped.
 
 A manifest in the output directory (``.durablec-manifest.json``) records, per output, the source's
-content hash, a key naming everything else the output depends on (compiler version, ABI version,
-lint flag, lint configuration fingerprint) and the hash of what was written. An entry that still
+content hash, a key naming everything else the output depends on (the compiler fingerprint: version,
+ABI version and the compiler's own code; lint flag; lint configuration fingerprint) and the hash of what was written. An entry that still
 matches its source and its output on disk needs no work, so a no-op rebuild reads and hashes files
 but parses nothing and never imports libcst. An output edited by hand no longer matches its
 recorded hash and is rewritten; outputs whose source disappeared are removed.
@@ -32,10 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from durablec import __version__
 from durablec.compiler.diagnostics import Diagnostic
+from durablec.compiler.fingerprint import compiler_fingerprint
 from durablec.errors import CompileError, UsageError
-from durablec.runtime.abi import ABI_VERSION
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -174,7 +173,7 @@ def build(
     """
     out_dir = Path(out)
     units, roots = _plan(paths, out_dir)
-    base_key = f"durablec {__version__}; abi {ABI_VERSION}; lint {int(lint)}"
+    base_key = f"compiler {compiler_fingerprint()}; lint {int(lint)}"
     config_keys: dict[Path, str] = {}
     old = _load_manifest(out_dir)
     entries: dict[str, dict[str, str]] = {}
@@ -384,7 +383,7 @@ def lint_config_key(directory: Path, memo: dict[Path, str] | None = None) -> str
 
     Found as ``durablec.compiler.lint.load_config`` finds it (the ``[tool.durablec]`` table of the
     nearest pyproject.toml above that has one) but without loading the linter, which would load
-    libcst on a no-op rebuild. The rules themselves change only with the durablec version, which
+    libcst on a no-op rebuild. The rules themselves are part of the compiler fingerprint, which
     every key holds too. An unreadable pyproject.toml gets a key of its bytes, so the file is
     compiled and ``load_config`` reports the problem.
     """

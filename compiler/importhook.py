@@ -4,8 +4,8 @@ Modelled on pytest's assertion rewriting: a meta path finder claims the source m
 given roots, and its loader compiles each with :func:`~durablec.compiler.pipeline.compile_source`
 before executing it. The resulting code object is cached in ``__pycache__`` next to the source,
 in a file tagged with the interpreter's cache tag, the durablec version and the ABI version
-(``tasks.cpython-311.durablec-0.1.0-abi1.pyc``), keyed by a hash of the source, its path and the
-lint flag. A cache that cannot be read or written (a read-only tree) is silently skipped, and
+(``tasks.cpython-311.durablec-0.1.0-abi1.pyc``), keyed by a hash of the source, its path, the
+lint flag and the compiler's own code (:mod:`~durablec.compiler.fingerprint`). A cache that cannot be read or written (a read-only tree) is silently skipped, and
 writes are atomic. A warm cache imports without loading the compiler or libcst.
 
 ``co_filename`` and ``__file__`` stay the source path: compiled output keeps every line where it
@@ -34,6 +34,7 @@ from types import CodeType, ModuleType, TracebackType
 
 from durablec import __version__
 from durablec.compiler.build import decode_source, lint_config_key
+from durablec.compiler.fingerprint import compiler_fingerprint
 from durablec.errors import FindingsError, UsageError
 from durablec.runtime.abi import ABI_VERSION
 
@@ -137,7 +138,11 @@ class ImportHook(MetaPathFinder):
         directory = Path(source_path).parent
         config_key = lint_config_key(directory, self._config_keys) if self.lint else ""
         key = hashlib.sha256(
-            b"lint=%d\0%s\0%s\0%s" % (self.lint, config_key.encode(), os.fsencode(source_path), data)
+            b"%s\0lint=%d\0%s\0%s\0%s"
+            % (
+                compiler_fingerprint().encode(), self.lint, config_key.encode(),
+                os.fsencode(source_path), data,
+            )
         ).digest()
         cached = cache_path(source_path)
         if cached is not None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
+from durablec.compiler import build as build_module
+from durablec.compiler import fingerprint
 from durablec.compiler.build import MANIFEST_NAME, build, decode_source
 from durablec.compiler.pipeline import compile_source
 from durablec.errors import ConfigError, UsageError
@@ -163,6 +166,30 @@ def test_the_cache_key_covers_the_lint_flag_and_lint_config(tmp_path: Path) -> N
     assert build([pkg], out, lint=False).compiled == 5  # without linting the configuration is moot
     pyproject.write_text('[project]\nname = "renamed"\n\n[tool.durablec]\nignore = ["DC101"]\n')
     assert build([pkg], out, lint=False).compiled == 0
+
+
+def test_a_change_to_the_compiler_invalidates_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pkg = make_package(tmp_path)
+    out = tmp_path / "out"
+    assert build([pkg], out).compiled == 5
+    monkeypatch.setattr(build_module, "compiler_fingerprint", lambda: "an edited compiler")
+    assert build([pkg], out).compiled == 5
+    assert build([pkg], out).compiled == 0
+
+
+def test_the_compiler_fingerprint_covers_every_compiler_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = tmp_path / "compiler"
+    shutil.copytree(fingerprint._COMPILER_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(fingerprint, "_COMPILER_DIR", copy)
+    uncached = fingerprint.compiler_fingerprint.__wrapped__
+    assert uncached() == fingerprint.compiler_fingerprint()
+    rule = sorted((copy / "lint" / "rules").glob("*.py"))[-1]
+    rule.write_text(rule.read_text() + "\n# a rule changed\n")
+    assert uncached() != fingerprint.compiler_fingerprint()
 
 
 CLOCK = "import time\n\n\nasync def stamp():\n    return time.time()\n"

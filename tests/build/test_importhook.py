@@ -110,6 +110,32 @@ def test_a_fresh_process_imports_from_the_cache(tmp_path: Path) -> None:
     assert run()[:2] == [1, 1]
 
 
+def test_a_change_to_the_compiler_invalidates_the_import_cache(tmp_path: Path) -> None:
+    make_package(tmp_path)
+
+    def run(fingerprint: str | None) -> list[int]:
+        patch = (
+            f"importhook.compiler_fingerprint = lambda: {fingerprint!r}\n" if fingerprint else ""
+        )
+        script = (
+            "import json\n"
+            "from durablec.compiler import importhook\n"
+            + patch
+            + f"hook = importhook.install([{str(tmp_path)!r}], lint=False)\n"
+            "import jobs.tasks\n"
+            "print(json.dumps([hook.compiled, hook.cache_hits]))\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", script], cwd=tmp_path, env=child_env(), capture_output=True, text=True, check=True
+        )
+        result: list[int] = json.loads(done.stdout)
+        return result
+
+    assert run(None) == [2, 0]
+    assert run(None) == [0, 2]
+    assert run("an edited compiler") == [2, 0]
+
+
 def test_no_cache_is_written_when_bytecode_writing_is_off(tmp_path: Path) -> None:
     pkg = make_package(tmp_path)
     env = child_env() | {"PYTHONDONTWRITEBYTECODE": "1"}
