@@ -8,6 +8,7 @@ Times are seconds since the Unix epoch (UTC) as floats, the same on every backen
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -39,6 +40,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Field, SQLModel
 
 from durablec.errors import JournalError
+from durablec.runtime.committer import Committer
 
 __all__ = [
     "DEFAULT_URL",
@@ -226,6 +228,14 @@ class Journal:
                 )
             event.listen(self.engine, "connect", _sqlite_pragmas(sync))
         self._ensure_schema()
+        # The hot path's statement compiled once for this database; executed as driver SQL it
+        # skips SQLAlchemy's per-call compile-cache lookup and parameter processing.
+        compiled = _INSERT_STEP.compile(dialect=self.engine.dialect)
+        self._insert_sql = str(compiled)
+        self._insert_order: tuple[str, ...] | None = (
+            tuple(compiled.positiontup) if compiled.positiontup else None
+        )
+        self._committers: dict[asyncio.AbstractEventLoop, Committer] = {}
 
     def close(self) -> None:
         self.engine.dispose()
@@ -265,10 +275,30 @@ class Journal:
         except Exception as exc:
             raise JournalError(f"cannot prepare the journal at {self.url!r}: {exc}") from exc
 
+    @contextmanager
+    def writing(self) -> Iterator[Committer]:
+        """The group committer of the running event loop, held while an execution writes."""
+        loop = asyncio.get_running_loop()
+        committer = self._committers.get(loop)
+        if committer is None:
+
+            def forget() -> None:
+                del self._committers[loop]
+
+            committer = self._committers[loop] = Committer(
+                self.engine, loop, threaded=not self.is_sqlite, on_idle=forget
+            )
+        committer.use()
+        try:
+            yield committer
+        finally:
+            committer.release()
+
     def insert_step(self, conn: Connection, values: dict[str, Any]) -> int | None:
-        """Record one attempt and commit; None when the lease was lost (nothing written)."""
-        step_id = conn.execute(_INSERT_STEP, values).scalar_one_or_none()
-        conn.commit()
+        """Record one attempt (the caller commits); None when the lease was lost."""
+        order = self._insert_order
+        params: Any = tuple([values[name] for name in order]) if order is not None else values
+        step_id: int | None = conn.exec_driver_sql(self._insert_sql, params).scalar_one_or_none()
         return step_id
 
     def load_steps(self, conn: Connection, run_id: str) -> list[Any]:

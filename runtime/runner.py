@@ -141,14 +141,15 @@ async def execute(
             return outcome_of(row, codec)
     task: Task[Any, Any] = lookup(row.task_id)
     task.check_compiled()
-    with journal.engine.connect() as conn:
+    with journal.begin() as conn:
+        history = journal.load_steps(conn, run_id)
+    with journal.writing() as writer:
         context = RunContext(
-            journal, None if check_only else conn, codec, run_id, epoch,
+            journal, None if check_only else writer, codec, run_id, epoch,
             on_args_mismatch="warn" if _ARGS_MISMATCH == "warn" else "error",
             inline_sleep=_INLINE_SLEEP, check_only=check_only,
         )
-        context.load_journal(journal.load_steps(conn, run_id))
-        conn.commit()
+        context.load_journal(history)
         args, kwargs = codec.loads(row.args, f"{run_id}/args") if row.args else ((), {})
         root = RunScope(context, "", task.__durablec_policy__)
         renewer = None if check_only else asyncio.create_task(_keep_lease(journal, context))
