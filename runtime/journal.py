@@ -8,9 +8,10 @@ Times are seconds since the Unix epoch (UTC) as floats, the same on every backen
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Final
 
@@ -34,11 +35,14 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import CursorResult, Dialect, make_url
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import BindParameter, ClauseElement
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Field, SQLModel
 
 from durablec.errors import JournalError
+from durablec.runtime.committer import Committer
 
 __all__ = [
     "DEFAULT_URL",
@@ -46,6 +50,8 @@ __all__ = [
     "EventRow",
     "Journal",
     "MetaRow",
+    "Prepared",
+    "REPLAY_COLUMNS",
     "RunRow",
     "StepRow",
     "database_url",
@@ -168,7 +174,9 @@ meta: Final = _table(MetaRow)
 TABLES: Final = (meta, runs, steps, events)
 
 
-def held(run_id: str, epoch: int) -> ColumnElement[bool]:
+def held(
+    run_id: str | BindParameter[Any], epoch: int | BindParameter[Any]
+) -> ColumnElement[bool]:
     """The run's row while its lease epoch is still ``epoch``: the fence on every write a lease
     holder makes to it (a takeover bumps the epoch, so the old holder's writes match nothing)."""
     return and_(runs.c.id == run_id, runs.c.lease_epoch == epoch)
@@ -189,6 +197,16 @@ _INSERT_STEP: Final = (
         ),
     )
     .returning(steps.c.id)
+)
+
+REPLAY_COLUMNS: Final = ("id", "key", "attempt", "final", "kind", "callee", "file", "line",
+                          "outcome", "result", "args_digest")
+"""The columns replay reads, in the order load_steps returns them (not tracebacks or previews)."""
+
+_LOAD_STEPS: Final = (
+    select(*(steps.c[name] for name in REPLAY_COLUMNS))
+    .where(steps.c.run_id == bindparam("run_id"))
+    .order_by(steps.c.id)
 )
 
 _MIGRATIONS: Final[dict[int, Sequence[str]]] = {}
@@ -226,6 +244,9 @@ class Journal:
                 )
             event.listen(self.engine, "connect", _sqlite_pragmas(sync))
         self._ensure_schema()
+        self._prepared: dict[tuple[str, ...], Prepared] = {}
+        self._insert_step = self.prepare(("insert_step",), lambda: _INSERT_STEP)
+        self._committers: dict[asyncio.AbstractEventLoop, Committer] = {}
 
     def close(self) -> None:
         self.engine.dispose()
@@ -265,16 +286,67 @@ class Journal:
         except Exception as exc:
             raise JournalError(f"cannot prepare the journal at {self.url!r}: {exc}") from exc
 
+    @contextmanager
+    def writing(self) -> Iterator[Committer]:
+        """The group committer of the running event loop, held while an execution writes."""
+        loop = asyncio.get_running_loop()
+        committer = self._committers.get(loop)
+        if committer is None:
+
+            def forget() -> None:
+                del self._committers[loop]
+
+            committer = self._committers[loop] = Committer(
+                self.engine, loop, threaded=not self.is_sqlite, on_idle=forget
+            )
+        committer.use()
+        try:
+            yield committer
+        finally:
+            committer.release()
+
+    def prepare(self, key: tuple[str, ...], build: Callable[[], ClauseElement]) -> Prepared:
+        """The statement named by ``key`` (a kind and its columns), built and compiled once for
+        this database: for the writes every run makes."""
+        found = self._prepared.get(key)
+        if found is None:
+            found = self._prepared[key] = Prepared(build(), self.engine.dialect)
+        return found
+
     def insert_step(self, conn: Connection, values: dict[str, Any]) -> int | None:
-        """Record one attempt and commit; None when the lease was lost (nothing written)."""
-        step_id = conn.execute(_INSERT_STEP, values).scalar_one_or_none()
-        conn.commit()
+        """Record one attempt (the caller commits); None when the lease was lost."""
+        step_id: int | None = self._insert_step.execute(conn, values).scalar_one_or_none()
         return step_id
 
-    def load_steps(self, conn: Connection, run_id: str) -> list[Any]:
-        """The run's whole journal, in recording order, in one query."""
-        rows = conn.execute(select(steps).where(steps.c.run_id == run_id).order_by(steps.c.id))
-        return list(rows)
+    def load_steps(self, conn: Connection, run_id: str) -> Sequence[Any]:
+        """What replay needs of the run's whole journal (REPLAY_COLUMNS), in recording order, in
+        one query. Payloads stay bytes: each is unpickled only when its step is replayed."""
+        return conn.execute(_LOAD_STEPS, {"run_id": run_id}).all()
+
+
+class Prepared:
+    """A Core statement compiled once and executed as driver SQL.
+
+    Executed through the SQLAlchemy connection (so its events and error handling apply), it
+    skips what a Core ``execute`` repeats on every call: the cache-key walk and the bind
+    processing. Parameters go to the driver as they are, so they must be plain values that the
+    driver accepts for the column types (str, int, float, bool, bytes, None).
+    """
+
+    __slots__ = ("sql", "order")
+
+    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
+        self.sql = str(compiled)
+        self.order: tuple[str, ...] | None = (
+            tuple(compiled.positiontup) if compiled.positiontup else None
+        )
+
+    def execute(self, conn: Connection, values: dict[str, Any]) -> CursorResult[Any]:
+        order = self.order
+        params: Any = tuple([values[name] for name in order]) if order is not None else values
+        return conn.exec_driver_sql(self.sql, params)
 
 
 def _sqlite_pragmas(synchronous: str) -> Any:

@@ -1,0 +1,137 @@
+"""Group commit: the journal writes of concurrent runs in one event loop share transactions.
+
+A write (a step attempt, a run's final state) is queued with a future; the first write of a
+batch schedules a flush for the next loop iteration. The flush executes every queued write in one
+transaction on the committer's one connection, commits, and only then resolves the futures, so no
+task continues past a checkpoint whose outcome is not committed. When the transaction fails it is
+rolled back and its exception is raised into every writer of the batch: nothing of the batch is
+recorded and no writer continues. A lone run pays one loop iteration per write; runs that reach
+their checkpoints together pay one commit between them.
+
+On PostgreSQL the transaction runs in a thread, so the loop keeps executing other runs during
+its round trips; the writes that arrive meanwhile form the next batch. SQLite commits inline:
+a commit there costs less than handing it to a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine
+
+__all__ = ["Committer", "Write"]
+
+T = TypeVar("T")
+Write = Callable[[Connection], Any]
+"""One write: executes its statements on the batch's connection, commits nothing."""
+
+
+class Committer:
+    """Batches the writes made on one event loop into shared transactions."""
+
+    __slots__ = ("_engine", "_loop", "_threaded", "_pending", "_busy", "_conn", "_users",
+                 "_on_idle")
+
+    def __init__(
+        self, engine: Engine, loop: asyncio.AbstractEventLoop, *, threaded: bool,
+        on_idle: Callable[[], None],
+    ) -> None:
+        self._engine = engine
+        self._loop = loop
+        self._threaded = threaded
+        self._pending: list[tuple[Write, asyncio.Future[Any]]] = []
+        self._busy = False  # a flush is scheduled or in flight
+        self._conn: Connection | None = None
+        self._users = 0
+        self._on_idle = on_idle
+
+    def use(self) -> None:
+        self._users += 1
+
+    def release(self) -> None:
+        """One user is done; the last one returns the connection to the pool."""
+        self._users -= 1
+        if self._users == 0 and not self._busy:
+            self._close()
+
+    async def write(self, op: Callable[[Connection], T]) -> T:
+        """Run ``op`` in the next batch; returns its result once the batch is committed."""
+        future: asyncio.Future[T] = self._loop.create_future()
+        self._pending.append((op, future))
+        if not self._busy:
+            self._busy = True
+            self._loop.call_soon(self._flush)
+        return await future
+
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        if not self._threaded:
+            try:
+                results = self._commit(batch)
+            except Exception as exc:  # noqa: BLE001 - every writer of the batch gets it
+                self._settle(batch, None, exc)
+            else:
+                self._settle(batch, results, None)
+            return
+        done = self._loop.run_in_executor(None, self._commit, batch)
+        done.add_done_callback(lambda flight: self._landed(batch, flight))
+
+    def _landed(self, batch: list[tuple[Write, asyncio.Future[Any]]],
+                flight: asyncio.Future[list[Any]]) -> None:
+        if flight.cancelled():
+            error: BaseException | None = RuntimeError(
+                "the journal commit was cancelled with its event loop; the steps were not recorded"
+            )
+        else:
+            error = flight.exception()
+        self._settle(batch, None if error is not None else flight.result(), error)
+
+    def _commit(self, batch: list[tuple[Write, asyncio.Future[Any]]]) -> list[Any]:
+        if self._conn is None:
+            self._conn = self._engine.connect()
+        conn = self._conn
+        try:
+            results = [op(conn) for op, _ in batch]
+            conn.commit()
+        except BaseException:
+            # Nothing of the batch may stay; the next batch starts on a fresh connection in
+            # case this one is broken (a dropped server, a disk error).
+            self._conn = None
+            _discard(conn)
+            raise
+        return results
+
+    def _settle(self, batch: list[tuple[Write, asyncio.Future[Any]]],
+                results: list[Any] | None, error: BaseException | None) -> None:
+        for index, (_, future) in enumerate(batch):
+            if future.done():
+                continue  # its writer was cancelled; the write itself stands or falls with the batch
+            if error is not None:
+                future.set_exception(error)
+            else:
+                assert results is not None
+                future.set_result(results[index])
+        if self._pending:
+            self._loop.call_soon(self._flush)  # writes made while a threaded batch was in flight
+            return
+        self._busy = False
+        if self._users == 0:
+            self._close()
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        self._on_idle()
+
+
+def _discard(conn: Connection) -> None:
+    """Roll back and close. A rollback that fails leaves nothing either: closing a connection
+    ends its transaction, and the error worth reporting is the one that came first."""
+    try:
+        conn.rollback()
+    except Exception:  # noqa: BLE001, S110 - see the docstring
+        pass
+    conn.close()
