@@ -294,11 +294,9 @@ class Journal:
         if committer is None:
 
             def forget() -> None:
-                del self._committers[loop]
+                self._committers.pop(loop, None)
 
-            committer = self._committers[loop] = Committer(
-                self.engine, loop, threaded=not self.is_sqlite, on_idle=forget
-            )
+            committer = self._committers[loop] = Committer(self.engine, loop, on_idle=forget)
         committer.use()
         try:
             yield committer
