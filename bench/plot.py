@@ -6,8 +6,8 @@ from pathlib import Path
 
 from report import Figures
 
-BARS = (("dbos", "DBOS 3.4.0"), ("durablec-full", "durablec WAL/FULL"),
-        ("durablec", "durablec default"))
+BARS = (("dbos", "DBOS 3.4.0 (as shipped)"), ("durablec-full", "durablec, SQLite WAL/FULL (equal)"),
+        ("durablec", "durablec default (SQLite: WAL/NORMAL)"))
 
 
 def draw(figures: Figures, out: Path) -> None:

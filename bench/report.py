@@ -92,6 +92,22 @@ def print_table(f: Figures, recover: tuple[int, ...], backends: list[str], plan:
                  per_step("blobs", False)))
     rows.append(("three", f"throughput, {plan.runs} concurrent 3-step runs (runs/s)", ".0f",
                  throughput))
+    def marginal(backend: str) -> str:
+        """Steps per second of replay alone: the extra steps of the larger recovery over the
+        extra time it took, which cancels what both pay once (start, lease, last step, commit)."""
+        low, high = min(recover), max(recover)
+        text = []
+        for system in columns[backend]:
+            a = f.median(f"recover_total_{low}", backend, system)
+            b = f.median(f"recover_total_{high}", backend, system)
+            if a is not None and b is not None and b > a:
+                text.append(f"{system} {(high - low) / (b - a):,.0f} steps/s")
+        mine = [f.median(f"recover_total_{n}", backend, equal[backend]) for n in (low, high)]
+        if mine[0] is not None and mine[1] is not None and mine[1] > mine[0]:
+            rate = (high - low) / (mine[1] - mine[0])
+            text.append(f"target >=200,000: {'MET' if rate >= 200_000 else 'MISSED'}")
+        return "; ".join(text)
+
     for n in recover:
         start = f.median("start", "-", "python") or 0.0
 
@@ -105,15 +121,15 @@ def print_table(f: Figures, recover: tuple[int, ...], backends: list[str], plan:
                          f"target <100 ms: {'MET' if over < 100 else 'MISSED'}")
             return text
 
-        def rate(backend: str, n: int = n) -> str:
-            mine = f.median(f"recover_rate_{n}", backend, equal[backend])
-            if mine is None:
-                return "-"
-            return f"{mine:,.0f} steps/s, target >=200,000: {'MET' if mine >= 200_000 else 'MISSED'}"
+        def rate(backend: str) -> str:
+            return "whole resume: lease, load, replay, last step, final commit"
 
         rows.append((f"recover_total_{n}", f"recovery of {n} steps, process start to end (s)",
                      ".3f", total))
-        rows.append((f"recover_rate_{n}", f"replay of {n} steps (steps/s)", ",.0f", rate))
+        if n == max(recover) and len(recover) > 1:
+            rows.append(("-", "replay rate: extra steps / extra time of the larger recovery",
+                         ".3f", marginal))
+        rows.append((f"recover_rate_{n}", f"resume of {n} steps (steps/s)", ",.0f", rate))
         rows.append((f"rss_recover_{n}", f"peak RSS, recovering {n} steps (MB)", ".0f",
                      rss(f"rss_recover_{n}")))
     rows.append(("rss_three", f"peak RSS, {plan.runs} concurrent runs (MB)", ".0f",

@@ -68,8 +68,8 @@ class Plan:
     commits: int
 
 
-FULL = Plan(rounds=5, steps=1000, blob_steps=1000, runs=1000, recover=(1000, 10000), commits=1000)
-QUICK = Plan(rounds=2, steps=200, blob_steps=200, runs=200, recover=(1000,), commits=200)
+FULL = Plan(rounds=3, steps=1000, blob_steps=500, runs=1000, recover=(1000, 10000), commits=1000)
+QUICK = Plan(rounds=2, steps=200, blob_steps=200, runs=200, recover=(500, 2000), commits=200)
 
 
 class Databases:
@@ -217,7 +217,7 @@ def compile_tasks(out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds and smaller runs")
-    parser.add_argument("--rounds", type=int, help="rounds per case (default 5, quick 2)")
+    parser.add_argument("--rounds", type=int, help="rounds per case (default 3, quick 2)")
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     parser.add_argument("--plot", type=Path, help="also draw the PNG of docs/performance.md")

@@ -96,9 +96,13 @@ class RunContext:
         """Index the run's step rows: the final outcome per key, and attempts so far per key."""
         records = self.records
         attempts = self.attempts
+        # One copy of each callee and file name instead of one per row.
+        names: dict[Any, Any] = {}
         # Unpacked by position (REPLAY_COLUMNS): a 10,000-step journal is read in milliseconds.
         for step_id, key, attempt, final, kind, callee, file, line, outcome, result, digest in rows:
             if final:
+                callee = names.setdefault(callee, callee)
+                file = names.setdefault(file, file)
                 records[key] = StepRecord(step_id, kind, callee, file, line, outcome, result, digest)
             else:
                 attempts[key] = (attempt, step_id)

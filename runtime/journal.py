@@ -185,7 +185,8 @@ def held(
 STEP_COLUMNS: Final = tuple(c.name for c in steps.columns if c.name != "id")
 
 # The hot path: record a step attempt only if the run's lease is still ours (fencing token),
-# in one statement. rowcount 0 means another worker took the run over.
+# in one statement. No row inserted means another worker took the run over. SQLite reports the
+# new id without RETURNING, which spares reading a result set per step.
 _INSERT_STEP: Final = (
     insert(steps)
     .from_select(
@@ -196,8 +197,8 @@ _INSERT_STEP: Final = (
             )
         ),
     )
-    .returning(steps.c.id)
 )
+_INSERT_STEP_RETURNING: Final = _INSERT_STEP.returning(steps.c.id)
 
 REPLAY_COLUMNS: Final = ("id", "key", "attempt", "final", "kind", "callee", "file", "line",
                           "outcome", "result", "args_digest")
@@ -245,7 +246,9 @@ class Journal:
             event.listen(self.engine, "connect", _sqlite_pragmas(sync))
         self._ensure_schema()
         self._prepared: dict[tuple[str, ...], Prepared] = {}
-        self._insert_step = self.prepare(("insert_step",), lambda: _INSERT_STEP)
+        self._insert_step = self.prepare(
+            ("insert_step",), lambda: _INSERT_STEP if self.is_sqlite else _INSERT_STEP_RETURNING
+        )
         self._committers: dict[asyncio.AbstractEventLoop, Committer] = {}
 
     def close(self) -> None:
@@ -294,11 +297,9 @@ class Journal:
         if committer is None:
 
             def forget() -> None:
-                del self._committers[loop]
+                self._committers.pop(loop, None)
 
-            committer = self._committers[loop] = Committer(
-                self.engine, loop, threaded=not self.is_sqlite, on_idle=forget
-            )
+            committer = self._committers[loop] = Committer(self.engine, loop, on_idle=forget)
         committer.use()
         try:
             yield committer
@@ -315,7 +316,10 @@ class Journal:
 
     def insert_step(self, conn: Connection, values: dict[str, Any]) -> int | None:
         """Record one attempt (the caller commits); None when the lease was lost."""
-        step_id: int | None = self._insert_step.execute(conn, values).scalar_one_or_none()
+        result = self._insert_step.execute(conn, values)
+        if self.is_sqlite:
+            return result.lastrowid if result.rowcount == 1 else None
+        step_id: int | None = result.scalar_one_or_none()
         return step_id
 
     def load_steps(self, conn: Connection, run_id: str) -> Sequence[Any]:

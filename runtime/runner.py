@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Final
@@ -147,9 +146,7 @@ async def execute(
             return outcome_of(row, codec)
     task: Task[Any, Any] = lookup(row.task_id)
     task.check_compiled()
-    with journal.begin() as conn:
-        history = journal.load_steps(conn, run_id)
-    return await _execute(journal, codec, row, epoch, task, history, check_only)
+    return await _execute(journal, codec, row, epoch, task, True, check_only)
 
 
 async def start(
@@ -177,12 +174,12 @@ async def start(
         {name: bindparam(name, type_=runs.c[name].type) for name in vars(row)}))
     with journal.writing() as writer:
         await writer.write(lambda conn: insert_run.execute(conn, vars(row)))
-    return await _execute(journal, codec, row, row.lease_epoch, task, (), False)
+    return await _execute(journal, codec, row, row.lease_epoch, task, False, False)
 
 
 async def _execute(
     journal: Journal, codec: Codec, row: Any, epoch: int, task: Task[Any, Any],
-    history: Sequence[Any], check_only: bool,
+    has_history: bool, check_only: bool,
 ) -> Outcome:
     run_id = row.id
     with journal.writing() as writer:
@@ -191,7 +188,10 @@ async def _execute(
             on_args_mismatch="warn" if _ARGS_MISMATCH == "warn" else "error",
             inline_sleep=_INLINE_SLEEP, check_only=check_only,
         )
-        context.load_journal(history)
+        if has_history:
+            # Loaded here so the rows are garbage once indexed, not held for the whole run.
+            with journal.begin() as conn:
+                context.load_journal(journal.load_steps(conn, run_id))
         args, kwargs = codec.loads(row.args, f"{run_id}/args") if row.args else ((), {})
         root = RunScope(context, "", task.__durablec_policy__)
         renewer = None if check_only else asyncio.create_task(_keep_lease(journal, context))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import pickle
 import re
 from typing import Any, Final
 
@@ -24,6 +25,26 @@ _PLAIN: Final = b"P"
 _SIGNED: Final = b"S"
 _MAC_LEN: Final = 32
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+_PROTOCOL: Final = cloudpickle.DEFAULT_PROTOCOL
+_ATOMS: Final = frozenset({type(None), bool, int, float, str, bytes})
+
+
+def _plain(obj: object, depth: int) -> bool:
+    """Built-in scalars, and tuples, lists and dicts of them ``depth`` levels deep: what the
+    standard pickler writes exactly as cloudpickle does (it differs only for code and classes)."""
+    cls = type(obj)
+    if cls in _ATOMS:
+        return True
+    if depth == 0:
+        return False
+    if cls is tuple or cls is list:
+        return all(_plain(item, depth - 1) for item in obj)  # type: ignore[attr-defined]  # checked above
+    if cls is dict:
+        return all(type(key) in _ATOMS and _plain(value, depth - 1)
+                   for key, value in obj.items())  # type: ignore[attr-defined]  # checked above
+    return False
 
 
 class Codec:
@@ -40,7 +61,8 @@ class Codec:
 
     def dumps(self, obj: object, context: str) -> bytes:
         """Pickle ``obj``; raises whatever pickling raises (the caller names the site)."""
-        body = cloudpickle.dumps(obj)
+        # Plain data pickles to the same bytes either way; the stdlib pickler is cheaper to start.
+        body = pickle.dumps(obj, _PROTOCOL) if _plain(obj, 2) else cloudpickle.dumps(obj)
         if self._secret is None:
             return _PLAIN + body
         return _SIGNED + self._mac(context, body) + body
@@ -146,6 +168,9 @@ def _text(obj: object, depth: int) -> str:
 
 def preview(obj: object, limit: int = 200) -> str:
     """A short repr for the timeline; never raises."""
+    if isinstance(obj, (str, bytes)) and len(obj) > limit:
+        # Only the start shows: a 10 KB result is not repr'd whole to keep 200 characters of it.
+        return repr(obj[:limit])[: limit - 1] + "…"
     try:
         text = repr(obj)
     except Exception as exc:  # noqa: BLE001 - a broken __repr__ must not fail the step

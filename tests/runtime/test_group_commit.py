@@ -1,6 +1,6 @@
 """Group commit: concurrent runs share transactions, and a failed transaction fails every writer.
 
-On a real SQLite file and a real PostgreSQL (where the committer commits in a thread).
+On a real SQLite file and a real PostgreSQL.
 """
 
 from __future__ import annotations
