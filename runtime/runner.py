@@ -14,8 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from durablec.errors import DurablecError, RunNotFoundError, UsageError
 from durablec.runtime.abi import active_scope
 from durablec.runtime.engine import RunContext, RunScope, Suspend
+from durablec.runtime.heartbeat import heartbeat_for
 from durablec.runtime.journal import TERMINAL, Journal, events, held, now, runs
-from durablec.runtime.lease import LEASE_SECONDS, Owner, acquire, release_values, renew
+from durablec.runtime.lease import Owner, acquire, release_values
 from durablec.runtime.serde import Codec, preview
 from durablec.runtime.task import Task
 
@@ -60,12 +61,16 @@ def create_run(
     run_id: str | None = None,
     idempotency_key: str | None = None,
     parent_run_id: str | None = None,
+    concurrency_key: str | None = None,
 ) -> tuple[str, bool]:
     """Insert a pending run unless one with this id (or task and idempotency key) exists.
 
-    Returns the run id and whether it was created.
+    ``concurrency_key`` overrides the key the task computes from the arguments. Returns the run
+    id and whether it was created.
     """
     run_id = run_id or new_run_id()
+    if concurrency_key is None:
+        concurrency_key = task.concurrency_key(args, kwargs)
     codec = Codec.from_env()
     try:
         args_blob: bytes | None = codec.dumps((args, kwargs), f"{run_id}/args")
@@ -84,6 +89,7 @@ def create_run(
                     args_repr=args_repr, idempotency_key=idempotency_key,
                     parent_run_id=parent_run_id, module_hash=task.module_hash, attempt=1,
                     lease_epoch=0, created_at=at, updated_at=at,
+                    queue=task.queue.name if task.queue else None, concurrency_key=concurrency_key,
                 )
             )
         return run_id, True
@@ -118,11 +124,13 @@ async def execute(
     wait: bool = True,
     owner: Owner | None = None,
     check_only: bool = False,
+    claimed: tuple[Any, int] | None = None,
 ) -> Outcome | None:
     """Execute (or resume by replay) run ``run_id``; None when another executor holds it.
 
     ``lookup`` maps a task id to its Task. With ``check_only`` nothing is executed or written:
-    the recorded history is replayed and the run stops at its first live step.
+    the recorded history is replayed and the run stops at its first live step. ``claimed`` is
+    the (run row, epoch) of a lease a worker's claim already took for ``owner``.
     """
     owner = owner or Owner.here()
     codec = Codec.from_env()
@@ -132,6 +140,8 @@ async def execute(
         if row is None:
             raise RunNotFoundError(f"no run {run_id!r} in the journal at {journal.url}")
         epoch = row.lease_epoch
+    elif claimed is not None:
+        row, epoch = claimed
     else:
         got = await asyncio.to_thread(acquire, journal, run_id, owner, wait=wait)
         if got is None:
@@ -151,12 +161,14 @@ async def execute(
         conn.commit()
         args, kwargs = codec.loads(row.args, f"{run_id}/args") if row.args else ((), {})
         root = RunScope(context, "", task.__durablec_policy__)
-        renewer = None if check_only else asyncio.create_task(_keep_lease(journal, context))
+        beat = None if check_only else heartbeat_for(journal)
+        if beat is not None:
+            beat.hold(context, owner.id)
         try:
             return await _settle(journal, context, task, row, root, args, kwargs)
         finally:
-            if renewer is not None:
-                renewer.cancel()
+            if beat is not None:
+                beat.drop(context)
 
 
 async def _body(root: RunScope, task: Task[Any, Any], args: Any, kwargs: Any) -> Any:
@@ -181,8 +193,14 @@ async def _settle(
         else:
             return _suspend(journal, context, suspend)
     except asyncio.CancelledError:
+        stopped = context.suspend
+        if stopped is not None and stopped.status == "running":
+            # The heartbeat found the lease lost and cancelled this task (heartbeat.py).
+            current = asyncio.current_task()
+            if current is not None and current.uncancel() == 0:
+                return Outcome(run_id, "running", message=stopped.reason)
         if not context.check_only:
-                _write_run(journal, context, status="pending", **release_values())
+            _write_run(journal, context, status="pending", **release_values())
         raise
     except Exception as exc:
         error = exc
@@ -308,14 +326,6 @@ def _lost(journal: Journal, context: RunContext) -> Outcome:
     if row.status in TERMINAL:
         return outcome_of(row, context.codec)
     return Outcome(context.run_id, "running", message="lease lost to another executor")
-
-
-async def _keep_lease(journal: Journal, context: RunContext) -> None:
-    while True:
-        await asyncio.sleep(LEASE_SECONDS / 3)
-        if not await asyncio.to_thread(renew, journal, context.run_id, context.epoch):
-            context.suspend_now(Suspend("running", "lease lost to another executor"))
-            return
 
 
 def outcome_of(row: Any, codec: Codec) -> Outcome:
