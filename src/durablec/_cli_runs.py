@@ -153,6 +153,8 @@ def worker(
     until_idle: bool, db: str | None, no_lint: bool,
 ) -> None:
     """Execute due runs of the TARGET tasks until stopped (SIGTERM or Ctrl-C: graceful)."""
+    # Stopped while it starts, the worker holds no lease yet: it may just exit.
+    signal.signal(signal.SIGTERM, _exit_now)
     tasks = [_load_task(target, not no_lint) for target in targets]
     click.echo(f"durablec worker: serving {', '.join(t.id for t in tasks)} "
                f"(concurrency {concurrency})", err=True)
@@ -168,6 +170,10 @@ def worker(
     outcomes = asyncio.run(serve())
     for outcome in outcomes:
         click.echo(f"durablec worker: run {outcome.run_id} {outcome.status}", err=True)
+
+
+def _exit_now(signum: int, frame: object) -> None:
+    sys.exit(0)
 
 
 def _clip(text: str, limit: int) -> str:
