@@ -221,7 +221,9 @@ class Journal:
         self.url = database_url(db)
         parsed = make_url(self.url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        kwargs: dict[str, Any] = {}
+        # Each run in flight holds a connection for its journal: the pool grows with a worker's
+        # --concurrency instead of stalling at SQLAlchemy's default cap of 15.
+        kwargs: dict[str, Any] = {"pool_size": 20, "max_overflow": -1}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 60}
         try:
