@@ -109,14 +109,14 @@ def acquire(journal: Journal, run_id: str, owner: Owner, *, wait: bool) -> tuple
             return row, epoch
 
 
-def renew_all(journal: Journal, held: list[tuple[str, int]]) -> set[str]:
+def renew_all(journal: Journal, leases: list[tuple[str, int]]) -> set[str]:
     """Extend the leases of (run id, epoch) pairs in one statement; returns the run ids still held
-    (the others were taken over or cancelled)."""
+    (the others were taken over, cancelled, or released by their own last write)."""
     with journal.begin() as conn:
         bound_idle_transaction(journal, conn)
         kept = conn.execute(
             update(runs)
-            .where(tuple_(runs.c.id, runs.c.lease_epoch).in_(held))
+            .where(tuple_(runs.c.id, runs.c.lease_epoch).in_(leases), runs.c.status == "running")
             .values(lease_expires_at=now() + LEASE_SECONDS)
             .returning(runs.c.id)
         )
