@@ -120,7 +120,7 @@ def throughput(tmp: Path, journal: Journal, workers: int, args: argparse.Namespa
             with journal.begin() as conn:
                 done = conn.execute(select(func.count()).where(
                     runs.c.id.startswith(PREFIX), runs.c.status == "completed")).scalar_one()
-            return int(done) == args.runs
+            return int(done) == int(args.runs)
 
         _wait(finished, f"{args.runs} runs to finish")
         with journal.begin() as conn:
@@ -128,7 +128,7 @@ def throughput(tmp: Path, journal: Journal, workers: int, args: argparse.Namespa
                                 .where(runs.c.id.startswith(PREFIX))).scalar_one()
     finally:
         _stop(procs)
-    return args.runs / (float(last) - start)
+    return int(args.runs) / (float(last) - start)
 
 
 def latency(tmp: Path, journal: Journal, samples: int, *options: str) -> list[float]:
