@@ -1,4 +1,4 @@
-"""Leases under stalls, on a real PostgreSQL with real worker processes (2-second leases).
+"""Leases under stalls, with real worker processes (2-second leases).
 
 A worker SIGSTOPped inside a step loses its lease to another worker, which finishes the run; woken
 with SIGCONT, it writes nothing and stops the run. A step that blocks the event loop for longer
@@ -116,18 +116,18 @@ def test_a_stopped_worker_that_wakes_after_losing_its_lease_writes_nothing(
             second.kill()
 
 
-def test_a_step_blocking_the_event_loop_keeps_its_lease(tmp_path: Path, postgres_url: str) -> None:
+def test_a_step_blocking_the_event_loop_keeps_its_lease(tmp_path: Path, db_url: str) -> None:
     (tmp_path / "tasks.py").write_text(TASKS)
     env = dict(LEASE, FENCE_LOG=str(tmp_path / "log"), FENCE_RELEASE=str(tmp_path / "release"))
-    journal = Journal(postgres_url)
+    journal = Journal(db_url)
     run_id, _ = create_run(journal, Task(_stand_in, id="blocking"), (5,), {})
-    workers = [Worker(tmp_path, postgres_url, "tasks.py:blocking", env=env) for _ in range(2)]
+    workers = [Worker(tmp_path, db_url, "tasks.py:blocking", env=env) for _ in range(2)]
     try:
-        wait_for(lambda: run_rows(postgres_url)[run_id].status == "completed", "the run to end")
+        wait_for(lambda: run_rows(db_url)[run_id].status == "completed", "the run to end")
     finally:
         for worker in workers:
             worker.kill()
-    row = run_rows(postgres_url)[run_id]
+    row = run_rows(db_url)[run_id]
     assert row.result_repr == "5"
     # Blocked 2.5 leases long, the step still ran once, under the first and only lease.
     assert sum(line.startswith("start block") for line in _lines(tmp_path)) == 1
