@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from durablec.errors import DurablecError
@@ -42,11 +42,13 @@ async def work(
     stop: asyncio.Event | None = None,
     listen: bool = True,
     grace: float = 10.0,
+    on_outcome: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
     """Execute due runs until ``stop`` is set (or, with ``until_idle``, nothing is due).
 
     ``listen`` wakes the worker by PostgreSQL LISTEN/NOTIFY (ignored on SQLite); ``poll`` is the
-    fallback interval. Returns the outcomes of the executions it made, in completion order.
+    fallback interval. Returns the outcomes of the executions it made, in completion order;
+    given ``on_outcome``, hands each to it as it comes instead (a long-lived worker keeps none).
     """
     journal = journal_for(db)
     known = {t.id: t for t in tasks} if tasks is not None else registered()
@@ -74,9 +76,12 @@ async def work(
             return
         if outcome is None:
             return
-        outcomes.append(outcome)
         if outcome.status == "running":
             print(f"durablec worker: run {row.id}: {outcome.message}", file=sys.stderr)
+        if on_outcome is not None:
+            on_outcome(outcome)
+        else:
+            outcomes.append(outcome)
 
     try:
         while not stopping.is_set():

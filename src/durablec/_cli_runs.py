@@ -17,7 +17,7 @@ import click
 from durablec.errors import DurablecError, NonDeterminismError, SerializationError, UsageError
 from durablec.exitcodes import ExitCode
 from durablec.runtime.client import Client, result_of
-from durablec.runtime.runner import create_run, execute, journal_for
+from durablec.runtime.runner import Outcome, create_run, execute, journal_for
 from durablec.runtime.serde import Codec, preview
 from durablec.runtime.task import Task, as_task, lookup
 from durablec.runtime.worker import work
@@ -159,17 +159,18 @@ def worker(
     click.echo(f"durablec worker: serving {', '.join(t.id for t in tasks)} "
                f"(concurrency {concurrency})", err=True)
 
-    async def serve() -> list[Any]:
+    def report(outcome: Outcome) -> None:
+        click.echo(f"durablec worker: run {outcome.run_id} {outcome.status}", err=True)
+
+    async def serve() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        return await work(db, tasks, concurrency=concurrency, poll=poll, until_idle=until_idle,
-                          stop=stop, listen=listen, grace=grace)
+        await work(db, tasks, concurrency=concurrency, poll=poll, until_idle=until_idle,
+                   stop=stop, listen=listen, grace=grace, on_outcome=report)
 
-    outcomes = asyncio.run(serve())
-    for outcome in outcomes:
-        click.echo(f"durablec worker: run {outcome.run_id} {outcome.status}", err=True)
+    asyncio.run(serve())
 
 
 def _exit_now(signum: int, frame: object) -> None:
