@@ -203,11 +203,16 @@ class Client:
 
     def trigger(
         self, task: Task[Any, R] | str, *args: Any, idempotency_key: str | None = None,
-        **kwargs: Any,
+        concurrency_key: str | None = None, **kwargs: Any,
     ) -> Handle[R]:
-        """Enqueue a run (a worker that loaded the task executes it); returns its handle."""
+        """Enqueue a run (a worker that loaded the task executes it); returns its handle.
+
+        ``concurrency_key`` (e.g. a tenant id) overrides the key the task computes for its
+        queue's ``per_key`` limit.
+        """
         made = lookup(task) if isinstance(task, str) else task
-        run_id, _ = create_run(self.journal, made, args, kwargs, idempotency_key=idempotency_key)
+        run_id, _ = create_run(self.journal, made, args, kwargs, idempotency_key=idempotency_key,
+                               concurrency_key=concurrency_key)
         return Handle(run_id, self.journal)
 
     def handle(self, run_id: str) -> Handle[Any]:

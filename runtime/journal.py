@@ -43,6 +43,7 @@ from sqlmodel import Field, SQLModel
 
 from durablec.errors import JournalError
 from durablec.runtime.committer import Committer
+from durablec.runtime.notify import WAKEUP_DDL
 
 __all__ = [
     "DEFAULT_URL",
@@ -59,7 +60,7 @@ __all__ = [
     "now",
 ]
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 DEFAULT_URL: Final = "sqlite:///./durablec.db"
 
 TERMINAL: Final = frozenset({"completed", "failed", "dead_lettered", "cancelled"})
@@ -86,6 +87,7 @@ class RunRow(SQLModel, table=True):
         Index("ix_durablec_runs_task_status", "task_id", "status"),
         Index("ix_durablec_runs_created", "created_at"),
         Index("ix_durablec_runs_parent", "parent_run_id"),
+        Index("ix_durablec_runs_queue", "queue", "status"),
     )
 
     id: str = Field(primary_key=True, max_length=200)
@@ -112,6 +114,8 @@ class RunRow(SQLModel, table=True):
     created_at: float
     updated_at: float
     finished_at: float | None = None
+    queue: str | None = Field(default=None, max_length=200)
+    concurrency_key: str | None = Field(default=None, max_length=300)
 
 
 class StepRow(SQLModel, table=True):
@@ -210,7 +214,13 @@ _LOAD_STEPS: Final = (
     .order_by(steps.c.id)
 )
 
-_MIGRATIONS: Final[dict[int, Sequence[str]]] = {}
+_MIGRATIONS: Final[dict[int, Sequence[str]]] = {
+    2: (
+        "ALTER TABLE durablec_runs ADD COLUMN queue VARCHAR(200)",
+        "ALTER TABLE durablec_runs ADD COLUMN concurrency_key VARCHAR(300)",
+        "CREATE INDEX ix_durablec_runs_queue ON durablec_runs (queue, status)",
+    ),
+}
 """SQL to bring schema version N-1 to N, by N. Version 1 is the first published schema."""
 
 
@@ -230,7 +240,9 @@ class Journal:
         self.url = database_url(db)
         parsed = make_url(self.url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        kwargs: dict[str, Any] = {}
+        # Each run in flight holds a connection for its journal: the pool grows with a worker's
+        # --concurrency instead of stalling at SQLAlchemy's default cap of 15.
+        kwargs: dict[str, Any] = {"pool_size": 20, "max_overflow": -1}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 60}
         try:
@@ -268,6 +280,7 @@ class Journal:
                 ).scalar_one_or_none()
                 if row is None:
                     conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
+                    self._install_wakeups(conn)
                     return
                 version = int(row)
                 if version > SCHEMA_VERSION:
@@ -278,6 +291,8 @@ class Journal:
                 for target in range(version + 1, SCHEMA_VERSION + 1):
                     for statement in _MIGRATIONS[target]:
                         conn.exec_driver_sql(statement)
+                if version < 2:
+                    self._install_wakeups(conn)
                 if version != SCHEMA_VERSION:
                     conn.execute(
                         update(meta)
@@ -313,6 +328,12 @@ class Journal:
         if found is None:
             found = self._prepared[key] = Prepared(build(), self.engine.dialect)
         return found
+
+    def _install_wakeups(self, conn: Connection) -> None:
+        """On PostgreSQL, a trigger that NOTIFYs idle workers when a run becomes pending."""
+        if not self.is_sqlite:
+            for statement in WAKEUP_DDL:
+                conn.exec_driver_sql(statement)
 
     def insert_step(self, conn: Connection, values: dict[str, Any]) -> int | None:
         """Record one attempt (the caller commits); None when the lease was lost."""

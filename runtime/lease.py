@@ -16,12 +16,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
 
 from durablec.errors import RunNotFoundError
 from durablec.runtime.journal import TERMINAL, Journal, held, now, runs
 
-__all__ = ["LEASE_SECONDS", "Owner", "acquire", "release_values", "renew"]
+__all__ = ["LEASE_SECONDS", "Owner", "acquire", "lease_values", "release_values", "renew_all"]
 
 LEASE_SECONDS: Final = float(os.environ.get("DURABLEC_LEASE_SECONDS", "15"))
 
@@ -109,16 +109,35 @@ def acquire(journal: Journal, run_id: str, owner: Owner, *, wait: bool) -> tuple
             return row, epoch
 
 
-def renew(journal: Journal, run_id: str, epoch: int) -> bool:
-    """Extend the lease; False when another executor has taken the run over."""
+def renew_all(journal: Journal, leases: list[tuple[str, int]]) -> set[str]:
+    """Extend the leases of (run id, epoch) pairs in one statement; returns the run ids still held
+    (the others were taken over, cancelled, or released by their own last write)."""
     with journal.begin() as conn:
-        return (
-            conn.execute(
-                update(runs)
-                .where(held(run_id, epoch))
-                .values(lease_expires_at=now() + LEASE_SECONDS)
-            ).rowcount
-            == 1
+        bound_idle_transaction(journal, conn)
+        kept = conn.execute(
+            update(runs)
+            .where(tuple_(runs.c.id, runs.c.lease_epoch).in_(leases), runs.c.status == "running")
+            .values(lease_expires_at=now() + LEASE_SECONDS)
+            .returning(runs.c.id)
+        )
+        return set(kept.scalars())
+
+
+def lease_values(owner: Owner, at: float) -> dict[str, Any]:
+    """The columns a claim sets: this owner holds the run, under a new epoch."""
+    return {
+        "lease_owner": owner.id, "lease_host": owner.host, "lease_pid": owner.pid,
+        "lease_expires_at": at + LEASE_SECONDS, "lease_epoch": runs.c.lease_epoch + 1,
+        "status": "running", "updated_at": at,
+    }
+
+
+def bound_idle_transaction(journal: Journal, conn: Any) -> None:
+    """On PostgreSQL, end this transaction if its process stalls in it (SIGSTOP, a debugger):
+    the row locks it holds would otherwise hide those runs from every other worker."""
+    if not journal.is_sqlite:
+        conn.exec_driver_sql(
+            f"SET LOCAL idle_in_transaction_session_timeout = {int(LEASE_SECONDS * 1000)}"
         )
 
 

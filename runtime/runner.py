@@ -15,8 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from durablec.errors import DurablecError, RunNotFoundError, UsageError
 from durablec.runtime.abi import active_scope
 from durablec.runtime.engine import RunContext, RunScope, Suspend
+from durablec.runtime.heartbeat import heartbeat_for
 from durablec.runtime.journal import TERMINAL, Journal, events, held, now, runs
-from durablec.runtime.lease import LEASE_SECONDS, Owner, acquire, release_values, renew
+from durablec.runtime.lease import LEASE_SECONDS, Owner, acquire, release_values
 from durablec.runtime.serde import Codec, preview
 from durablec.runtime.task import Task
 
@@ -61,12 +62,16 @@ def create_run(
     run_id: str | None = None,
     idempotency_key: str | None = None,
     parent_run_id: str | None = None,
+    concurrency_key: str | None = None,
 ) -> tuple[str, bool]:
     """Insert a pending run unless one with this id (or task and idempotency key) exists.
 
-    Returns the run id and whether it was created.
+    ``concurrency_key`` overrides the key the task computes from the arguments. Returns the run
+    id and whether it was created.
     """
     run_id = run_id or new_run_id()
+    if concurrency_key is None:
+        concurrency_key = task.concurrency_key(args, kwargs)
     args_blob, args_repr = _dump_run_args(Codec.from_env(), task, run_id, args, kwargs)
     at = now()
     try:
@@ -77,6 +82,7 @@ def create_run(
                     args_repr=args_repr, idempotency_key=idempotency_key,
                     parent_run_id=parent_run_id, module_hash=task.module_hash, attempt=1,
                     lease_epoch=0, created_at=at, updated_at=at,
+                    queue=task.queue.name if task.queue else None, concurrency_key=concurrency_key,
                 )
             )
         return run_id, True
@@ -123,11 +129,13 @@ async def execute(
     wait: bool = True,
     owner: Owner | None = None,
     check_only: bool = False,
+    claimed: tuple[Any, int] | None = None,
 ) -> Outcome | None:
     """Execute (or resume by replay) run ``run_id``; None when another executor holds it.
 
     ``lookup`` maps a task id to its Task. With ``check_only`` nothing is executed or written:
-    the recorded history is replayed and the run stops at its first live step.
+    the recorded history is replayed and the run stops at its first live step. ``claimed`` is
+    the (run row, epoch) of a lease a worker's claim already took for ``owner``.
     """
     owner = owner or Owner.here()
     codec = Codec.from_env()
@@ -137,6 +145,8 @@ async def execute(
         if row is None:
             raise RunNotFoundError(f"no run {run_id!r} in the journal at {journal.url}")
         epoch = row.lease_epoch
+    elif claimed is not None:
+        row, epoch = claimed
     else:
         got = await asyncio.to_thread(acquire, journal, run_id, owner, wait=wait)
         if got is None:
@@ -146,7 +156,7 @@ async def execute(
             return outcome_of(row, codec)
     task: Task[Any, Any] = lookup(row.task_id)
     task.check_compiled()
-    return await _execute(journal, codec, row, epoch, task, True, check_only)
+    return await _execute(journal, codec, row, epoch, owner, task, True, check_only)
 
 
 async def start(
@@ -169,16 +179,18 @@ async def start(
         parent_run_id=None, module_hash=task.module_hash, attempt=1, lease_owner=owner.id,
         lease_host=owner.host, lease_pid=owner.pid, lease_expires_at=at + LEASE_SECONDS,
         lease_epoch=1, created_at=at, updated_at=at,
+        queue=task.queue.name if task.queue else None,
+        concurrency_key=task.concurrency_key(args, kwargs),
     )
     insert_run = journal.prepare(("insert_run", *vars(row)), lambda: insert(runs).values(
         {name: bindparam(name, type_=runs.c[name].type) for name in vars(row)}))
     with journal.writing() as writer:
         await writer.write(lambda conn: insert_run.execute(conn, vars(row)))
-    return await _execute(journal, codec, row, row.lease_epoch, task, False, False)
+    return await _execute(journal, codec, row, row.lease_epoch, owner, task, False, False)
 
 
 async def _execute(
-    journal: Journal, codec: Codec, row: Any, epoch: int, task: Task[Any, Any],
+    journal: Journal, codec: Codec, row: Any, epoch: int, owner: Owner, task: Task[Any, Any],
     has_history: bool, check_only: bool,
 ) -> Outcome:
     run_id = row.id
@@ -194,12 +206,14 @@ async def _execute(
                 context.load_journal(journal.load_steps(conn, run_id))
         args, kwargs = codec.loads(row.args, f"{run_id}/args") if row.args else ((), {})
         root = RunScope(context, "", task.__durablec_policy__)
-        renewer = None if check_only else asyncio.create_task(_keep_lease(journal, context))
+        beat = None if check_only else heartbeat_for(journal)
+        if beat is not None:
+            beat.hold(context, owner.id)
         try:
             return await _settle(journal, context, task, row, root, args, kwargs)
         finally:
-            if renewer is not None:
-                renewer.cancel()
+            if beat is not None:
+                beat.drop(context)
 
 
 async def _body(root: RunScope, task: Task[Any, Any], args: Any, kwargs: Any) -> Any:
@@ -224,6 +238,12 @@ async def _settle(
         else:
             return _suspend(journal, context, suspend)
     except asyncio.CancelledError:
+        stopped = context.suspend
+        if stopped is not None and stopped.status == "running":
+            # The heartbeat found the lease lost and cancelled this task (heartbeat.py).
+            current = asyncio.current_task()
+            if current is not None and current.uncancel() == 0:
+                return Outcome(run_id, "running", message=stopped.reason)
         if not context.check_only:
             _write_run(journal, context, status="pending", **release_values())
         raise
@@ -347,7 +367,6 @@ async def _finish(context: RunContext, **values: Any) -> bool:
     return written
 
 
-
 def _write_run(journal: Journal, context: RunContext, **values: Any) -> bool:
     values["updated_at"] = now()
     with journal.begin() as conn:
@@ -367,14 +386,6 @@ def _lost(journal: Journal, context: RunContext) -> Outcome:
     if row.status in TERMINAL:
         return outcome_of(row, context.codec)
     return Outcome(context.run_id, "running", message="lease lost to another executor")
-
-
-async def _keep_lease(journal: Journal, context: RunContext) -> None:
-    while True:
-        await asyncio.sleep(LEASE_SECONDS / 3)
-        if not await asyncio.to_thread(renew, journal, context.run_id, context.epoch):
-            context.suspend_now(Suspend("running", "lease lost to another executor"))
-            return
 
 
 def outcome_of(row: Any, codec: Codec) -> Outcome:

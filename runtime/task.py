@@ -14,6 +14,7 @@ from durablec.errors import NotCompiledError, UsageError
 from durablec.runtime import abi
 from durablec.runtime.engine import TaskPolicy
 from durablec.runtime.policy import DEFAULT_RETRY, Retry
+from durablec.runtime.queue import Queue
 
 if TYPE_CHECKING:
     from durablec.runtime.client import Handle
@@ -24,6 +25,9 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 _REGISTRY: dict[str, Task[Any, Any]] = {}
+KeyOf = Callable[..., object]
+"""Computes a run's concurrency key from its arguments: ``lambda order: order.tenant``."""
+
 _AWAIT_OPS = frozenset({"GET_AWAITABLE", "GET_AITER", "BEFORE_ASYNC_WITH", "GET_ANEXT"})
 
 
@@ -38,12 +42,17 @@ class Task(Generic[P, R]):
         retry: Retry | None = None,
         timeout: float | None = None,
         dead_letter: str | None = None,
+        queue: Queue | str | None = None,
+        concurrency: int | None = None,
+        concurrency_key: KeyOf | None = None,
     ) -> None:
         self.fn = fn
         self.id = id or fn.__qualname__
         self.retry = retry or DEFAULT_RETRY
         self.timeout = timeout
         self.dead_letter = dead_letter
+        self.queue = _queue_of(self.id, queue, concurrency)
+        self._key_of = concurrency_key
         self.__durablec_policy__ = TaskPolicy(self.retry, timeout)
         self._module_hash: str | None = None
         self._compiled_checked = False
@@ -60,6 +69,19 @@ class Task(Generic[P, R]):
         from durablec.runtime.client import trigger_task
 
         return trigger_task(self, args, kwargs)
+
+    def concurrency_key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+        """The run's concurrency key from its arguments, by the task's ``concurrency_key``."""
+        if self._key_of is None:
+            return None
+        try:
+            key = self._key_of(*args, **kwargs)
+        except Exception as exc:
+            raise UsageError(
+                f"task {self.id!r}: concurrency_key raised {type(exc).__name__}: {exc}; it is "
+                "called with the run's arguments and must return the key (a string) or None"
+            ) from exc
+        return None if key is None else str(key)
 
     @property
     def module_hash(self) -> str | None:
@@ -92,6 +114,17 @@ class Task(Generic[P, R]):
         self._compiled_checked = True
 
 
+def _queue_of(task_id: str, queue: Queue | str | None, concurrency: int | None) -> Queue | None:
+    if concurrency is not None:
+        if queue is not None:
+            raise UsageError(
+                f"task {task_id!r}: give either queue= or concurrency=, not both; set the limit "
+                "on the queue: Queue(name, concurrency=N)"
+            )
+        return Queue(task_id, concurrency=concurrency)
+    return Queue(queue) if isinstance(queue, str) else queue
+
+
 def _awaits(code: CodeType) -> bool:
     for instruction in dis.get_instructions(code):
         if instruction.opname in _AWAIT_OPS:
@@ -110,6 +143,9 @@ def task(
     retry: Retry | None = None,
     timeout: float | None = None,
     dead_letter: str | None = None,
+    queue: Queue | str | None = None,
+    concurrency: int | None = None,
+    concurrency_key: KeyOf | None = None,
 ) -> Callable[[Callable[P, Coroutine[Any, Any, R]]], Task[P, R]]: ...
 
 
@@ -121,13 +157,22 @@ def task(
     retry: Retry | None = None,
     timeout: float | None = None,
     dead_letter: str | None = None,
+    queue: Queue | str | None = None,
+    concurrency: int | None = None,
+    concurrency_key: KeyOf | None = None,
 ) -> Task[P, R] | Callable[[Callable[P, Coroutine[Any, Any, R]]], Task[P, R]]:
-    """Register an ``async def`` as a durable task (``@task`` or ``@task(id=..., retry=...)``)."""
+    """Register an ``async def`` as a durable task (``@task`` or ``@task(id=..., retry=...)``).
+
+    ``queue`` puts its runs on a named :class:`Queue` (limits shared with the other tasks on it);
+    ``concurrency=N`` is short for a queue of its own with that limit; ``concurrency_key``
+    computes each run's key for the queue's ``per_key`` limit from the run's arguments.
+    """
 
     def decorate(function: Callable[P, Coroutine[Any, Any, R]]) -> Task[P, R]:
         if not callable(function):
             raise UsageError(f"@task decorates an async function, not {function!r}")
-        made = Task(function, id=id, retry=retry, timeout=timeout, dead_letter=dead_letter)
+        made = Task(function, id=id, retry=retry, timeout=timeout, dead_letter=dead_letter,
+                    queue=queue, concurrency=concurrency, concurrency_key=concurrency_key)
         _REGISTRY[made.id] = made
         return made
 

@@ -1,26 +1,35 @@
-"""The worker: executes due runs of the tasks it has loaded, until stopped.
+"""The worker: claims due runs of the tasks it has loaded and executes them, until stopped.
 
-A run is due when it is pending, when its sleep or event timeout has come, or when it is marked
-running but its lease expired (or its holder on this machine is gone): the worker takes the
-lease and resumes the run by replay.
+It claims runs (claim.py) whenever it has a free slot and something may be due: woken at once by
+PostgreSQL notifications (notify.py) when a run becomes pending, by a run of its own ending, and
+otherwise every ``poll`` seconds (timers, expired leases, SQLite). Stopping is graceful: no new
+claims, the runs in flight stop at their next checkpoint and are released as pending, so other
+workers take them at once; runs still inside a step after ``grace`` seconds are cancelled, which
+releases them too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import sys
-from collections.abc import Iterable
-from typing import Any
-
-from sqlalchemy import and_, or_, select
+from collections.abc import Callable, Iterable
+from typing import Any, Final
 
 from durablec.errors import DurablecError
-from durablec.runtime.journal import now, runs
-from durablec.runtime.lease import Owner, holder_alive
+from durablec.runtime.claim import Claimer
+from durablec.runtime.engine import Suspend
+from durablec.runtime.heartbeat import heartbeat_for
+from durablec.runtime.lease import Owner
+from durablec.runtime.notify import listen as listen_for_runs
 from durablec.runtime.runner import Outcome, execute, journal_for
 from durablec.runtime.task import Task, lookup, registered
 
 __all__ = ["work"]
+
+POLL_SECONDS: Final = 0.2
+LISTENING_POLL_SECONDS: Final = 1.0
+"""With notifications only timers and expired leases wait for the poll."""
 
 
 async def work(
@@ -28,74 +37,99 @@ async def work(
     tasks: Iterable[Task[Any, Any]] | None = None,
     *,
     concurrency: int = 4,
-    poll: float = 0.2,
+    poll: float | None = None,
     until_idle: bool = False,
     stop: asyncio.Event | None = None,
+    listen: bool = True,
+    grace: float = 10.0,
+    on_outcome: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
     """Execute due runs until ``stop`` is set (or, with ``until_idle``, nothing is due).
 
-    Returns the outcomes of the executions it made, in completion order.
+    ``listen`` wakes the worker by PostgreSQL LISTEN/NOTIFY (ignored on SQLite); ``poll`` is the
+    fallback interval. Returns the outcomes of the executions it made, in completion order;
+    given ``on_outcome``, hands each to it as it comes instead (a long-lived worker keeps none).
     """
     journal = journal_for(db)
     known = {t.id: t for t in tasks} if tasks is not None else registered()
     owner = Owner.here()
+    claimer = Claimer(journal, owner, known.values())
+    listening = listen and not journal.is_sqlite
+    interval = poll if poll is not None else (LISTENING_POLL_SECONDS if listening
+                                              else POLL_SECONDS)
     outcomes: list[Outcome] = []
     running: dict[str, asyncio.Task[None]] = {}
+    wake = asyncio.Event()
+    stopping = stop or asyncio.Event()
+    helpers = [asyncio.create_task(_set_when(stopping, wake))]
+    if listening:
+        helpers.append(asyncio.create_task(listen_for_runs(journal.url, wake.set)))
 
     def find(task_id: str) -> Task[Any, Any]:
         return known.get(task_id) or lookup(task_id)
 
-    async def one(run_id: str) -> None:
+    async def one(row: Any, epoch: int) -> None:
         try:
-            outcome = await execute(journal, run_id, find, wait=False, owner=owner)
+            outcome = await execute(journal, row.id, find, owner=owner, claimed=(row, epoch))
         except DurablecError as exc:
-            print(f"durablec worker: run {run_id}: {exc}", file=sys.stderr)
+            print(f"durablec worker: run {row.id}: {exc}", file=sys.stderr)
             return
-        if outcome is not None:
+        if outcome is None:
+            return
+        if outcome.status == "running":
+            print(f"durablec worker: run {row.id}: {outcome.message}", file=sys.stderr)
+        if on_outcome is not None:
+            on_outcome(outcome)
+        else:
             outcomes.append(outcome)
 
-    while stop is None or not stop.is_set():
-        for run_id, job in list(running.items()):
-            if job.done():
-                del running[run_id]
-        free = concurrency - len(running)
-        due = _due(journal, list(known), owner, free) if free > 0 else []
-        due = [run_id for run_id in due if run_id not in running]
-        for run_id in due:
-            running[run_id] = asyncio.create_task(one(run_id))
-        if until_idle and not due and not running:
-            break
-        if running and not due:
-            await asyncio.wait(running.values(), timeout=poll, return_when=asyncio.FIRST_COMPLETED)
-        elif not due:
-            await asyncio.sleep(poll)
-        else:
-            await asyncio.sleep(0)
-    for job in running.values():
-        job.cancel()
+    try:
+        while not stopping.is_set():
+            wake.clear()
+            free = concurrency - len(running)
+            claimed = await asyncio.to_thread(claimer.claim, free) if free > 0 else []
+            for row, epoch in claimed:
+                job = running[row.id] = asyncio.create_task(one(row, epoch))
+                job.add_done_callback(functools.partial(_ended, running, row.id, wake))
+            # A run that ended during the claim (wake set) may have made another due: look again.
+            if until_idle and not claimed and not running and not wake.is_set():
+                break
+            if claimed and len(claimed) == free:
+                continue  # the next claim finds no free slot and waits for one
+            try:
+                await asyncio.wait_for(wake.wait(), interval)
+            except TimeoutError:
+                pass
+    finally:
+        await _drain(journal, owner, running, grace)
+        for helper in helpers:
+            helper.cancel()
+        await asyncio.gather(*helpers, return_exceptions=True)
     return outcomes
 
 
-def _due(journal: Any, task_ids: list[str], owner: Owner, limit: int) -> list[str]:
-    at = now()
-    query = (
-        select(runs)
-        .where(
-            and_(
-                runs.c.task_id.in_(task_ids),
-                or_(
-                    runs.c.status == "pending",
-                    and_(runs.c.status.in_(("sleeping", "waiting")), runs.c.wake_at <= at),
-                    and_(
-                        runs.c.status == "running",
-                        or_(runs.c.lease_expires_at < at, runs.c.lease_host == owner.host),
-                    ),
-                ),
-            )
-        )
-        .order_by(runs.c.created_at)
-        .limit(limit * 4)
-    )
-    with journal.begin() as conn:
-        rows = list(conn.execute(query))
-    return [row.id for row in rows if not holder_alive(row, owner, at)][:limit]
+def _ended(
+    running: dict[str, asyncio.Task[None]], run_id: str, wake: asyncio.Event, _: object
+) -> None:
+    running.pop(run_id, None)
+    wake.set()
+
+
+async def _set_when(event: asyncio.Event, then: asyncio.Event) -> None:
+    await event.wait()
+    then.set()
+
+
+async def _drain(
+    journal: Any, owner: Owner, running: dict[str, asyncio.Task[None]], grace: float
+) -> None:
+    """Stop the runs in flight at their next checkpoint, releasing them; cancel the rest."""
+    if not running:
+        return
+    for context in heartbeat_for(journal).contexts(owner.id):
+        context.suspend_now(Suspend("pending", "the worker is shutting down; released"))
+    jobs = list(running.values())
+    _, late = await asyncio.wait(jobs, timeout=grace)
+    for job in late:
+        job.cancel()
+    await asyncio.gather(*jobs, return_exceptions=True)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from durablec.runtime.api import idempotency_key, now, random, sleep, uuid4, wait_for_event
     from durablec.runtime.client import Client, Handle, RunInfo, arun, run, send_event
     from durablec.runtime.policy import Retry
+    from durablec.runtime.queue import Queue
     from durablec.runtime.task import Task, task
 
 _HOMES = {
@@ -34,6 +35,7 @@ _HOMES = {
     "run": "durablec.runtime.client",
     "send_event": "durablec.runtime.client",
     "Retry": "durablec.runtime.policy",
+    "Queue": "durablec.runtime.queue",
     "Task": "durablec.runtime.task",
     "task": "durablec.runtime.task",
 }
@@ -41,6 +43,7 @@ _HOMES = {
 __all__ = [
     "Client",
     "Handle",
+    "Queue",
     "Retry",
     "RunInfo",
     "Task",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import signal
 import sys
 import time
 from datetime import datetime
@@ -16,7 +17,7 @@ import click
 from durablec.errors import DurablecError, NonDeterminismError, SerializationError, UsageError
 from durablec.exitcodes import ExitCode
 from durablec.runtime.client import Client, result_of
-from durablec.runtime.runner import create_run, execute, journal_for
+from durablec.runtime.runner import Outcome, create_run, execute, journal_for
 from durablec.runtime.serde import Codec, preview
 from durablec.runtime.task import Task, as_task, lookup
 from durablec.runtime.worker import work
@@ -116,43 +117,64 @@ def run(
 @click.option("--args", "args_json", metavar="JSON", help="Positional arguments, a JSON array.")
 @click.option("--kwargs", "kwargs_json", metavar="JSON", help="Keyword arguments, a JSON object.")
 @click.option("--idempotency-key", default=None, help="Start at most one run per key and task.")
+@click.option("--concurrency-key", default=None,
+              help="The run's key for its queue's per-key limit (e.g. a tenant id).")
 @_db_option
 @_lint_option
 def trigger(
     target: str, args_json: str | None, kwargs_json: str | None, idempotency_key: str | None,
-    db: str | None, no_lint: bool,
+    concurrency_key: str | None, db: str | None, no_lint: bool,
 ) -> None:
     """Enqueue a run for a worker and print its id."""
     args = _json_arg(args_json, list, "--args")
     kwargs = _json_arg(kwargs_json, dict, "--kwargs")
     task = _load_task(target, not no_lint)
     run_id, _ = create_run(journal_for(db), task, tuple(args), kwargs,
-                           idempotency_key=idempotency_key)
+                           idempotency_key=idempotency_key, concurrency_key=concurrency_key)
     click.echo(run_id)
 
 
 @click.command()
 @click.argument("targets", nargs=-1, required=True)
-@click.option("--concurrency", default=4, show_default=True, help="Runs executed at once.")
-@click.option("--poll", default=0.2, show_default=True, help="Seconds between looks for due runs.")
+@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(min=1),
+              help="Runs this worker executes at once.")
+@click.option("--poll", default=None, type=click.FloatRange(min=0.01),
+              help="Seconds between looks for due runs [default: 0.2; 1 while LISTENing].")
+@click.option("--listen/--no-listen", default=True, show_default=True,
+              help="On PostgreSQL, wake at once when a run becomes pending (LISTEN/NOTIFY).")
+@click.option("--grace", default=10.0, show_default=True, type=click.FloatRange(min=0),
+              help="At SIGTERM, seconds runs in flight get to reach a checkpoint before they "
+                   "are cancelled; either way they are released to other workers.")
 @click.option("--until-idle", is_flag=True, help="Exit once no run is due or running.")
 @_db_option
 @_lint_option
 def worker(
-    targets: tuple[str, ...], concurrency: int, poll: float, until_idle: bool, db: str | None,
-    no_lint: bool,
+    targets: tuple[str, ...], concurrency: int, poll: float | None, listen: bool, grace: float,
+    until_idle: bool, db: str | None, no_lint: bool,
 ) -> None:
-    """Execute due runs of the TARGET tasks until stopped (Ctrl-C)."""
+    """Execute due runs of the TARGET tasks until stopped (SIGTERM or Ctrl-C: graceful)."""
+    # Stopped while it starts, the worker holds no lease yet: it may just exit.
+    signal.signal(signal.SIGTERM, _exit_now)
     tasks = [_load_task(target, not no_lint) for target in targets]
     click.echo(f"durablec worker: serving {', '.join(t.id for t in tasks)} "
                f"(concurrency {concurrency})", err=True)
-    try:
-        outcomes = asyncio.run(work(db, tasks, concurrency=concurrency, poll=poll,
-                                    until_idle=until_idle))
-    except KeyboardInterrupt:
-        return
-    for outcome in outcomes:
+
+    def report(outcome: Outcome) -> None:
         click.echo(f"durablec worker: run {outcome.run_id} {outcome.status}", err=True)
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await work(db, tasks, concurrency=concurrency, poll=poll, until_idle=until_idle,
+                   stop=stop, listen=listen, grace=grace, on_outcome=report)
+
+    asyncio.run(serve())
+
+
+def _exit_now(signum: int, frame: object) -> None:
+    sys.exit(0)
 
 
 def _clip(text: str, limit: int) -> str:

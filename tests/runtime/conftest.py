@@ -6,7 +6,6 @@ import sys
 import textwrap
 import types
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,11 +15,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pg import pg_server, postgres_url  # noqa: E402
 
 from durablec.compiler.pipeline import compile_source  # noqa: E402
+from helpers import Loader  # noqa: E402
 
 __all__ = ["pg_server", "postgres_url"]
-
-Loader = Callable[[str], types.ModuleType]
-
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
+import types
 from collections.abc import Callable
 
 import pytest
 from sqlalchemy import delete, update
 
 from durablec.runtime.journal import Journal, runs, steps
+
+Loader = Callable[[str], types.ModuleType]
+"""The ``load`` fixture: compiles task source text and imports it as a fresh module."""
 
 
 def rewind(db_url: str, run_id: str, keep: int) -> None:

@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_public_names_are_pinned() -> None:
     assert sorted(durablec.__all__) == [
-        "Client", "Handle", "Retry", "RunInfo", "Task", "__version__", "arun", "idempotency_key",
+        "Client", "Handle", "Queue", "Retry", "RunInfo", "Task", "__version__", "arun",
+        "idempotency_key",
         "now", "random", "run", "send_event", "sleep", "task", "uuid4", "wait_for_event",
     ]
     for name in durablec.__all__:

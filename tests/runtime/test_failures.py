@@ -16,7 +16,7 @@ from durablec.errors import (
 from durablec.runtime.journal import steps
 from durablec.runtime.runner import journal_for
 
-from conftest import Loader
+from helpers import Loader
 from helpers import step_rows
 
 FLAKY = """

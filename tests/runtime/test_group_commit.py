@@ -14,7 +14,7 @@ import durablec
 from durablec.runtime.journal import STEP_COLUMNS, Journal, runs, steps
 from durablec.runtime.runner import journal_for
 
-from conftest import Loader
+from helpers import Loader
 
 TASK = """
 import durablec

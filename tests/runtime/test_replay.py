@@ -15,7 +15,7 @@ from durablec.runtime.journal import runs, steps
 from durablec.runtime.runner import journal_for
 from durablec.runtime.serde import Codec
 
-from conftest import Loader
+from helpers import Loader
 from helpers import rewind, step_rows
 
 ORDERS = """

@@ -13,7 +13,7 @@ from durablec.runtime.lease import Owner, acquire
 from durablec.runtime.runner import create_run, journal_for
 from durablec.runtime.worker import work
 
-from conftest import Loader
+from helpers import Loader
 from helpers import force_due
 
 FLOWS = """

@@ -31,6 +31,19 @@ async def bare(n: int) -> int:
     return n
 
 
+reports = durablec.Queue("reports", concurrency=10, per_key=1)
+
+
+@task(queue=reports, concurrency_key=lambda tenant, day: tenant)
+async def report(tenant: str, day: str) -> str:
+    return tenant + day
+
+
+@task(concurrency=1)
+async def one_at_a_time() -> None:
+    return None
+
+
 async def main() -> None:
     direct: dict[str, str] = await process("o1", rush=True)
     handle: durablec.Handle[dict[str, str]] = process.trigger("o2")
@@ -38,6 +51,7 @@ async def main() -> None:
     assert handle.run_id and direct and result
     client = durablec.Client("sqlite:///typed.db")
     other = client.trigger(process, "o3", idempotency_key="k")
+    client.trigger(report, "acme", "2026-01-01", concurrency_key="acme")
     infos: list[durablec.RunInfo] = client.runs(status="completed", task="typed")
     client.send_event(other.run_id, "approval", {"ok": True})
     number: int = await durablec.arun(bare, 3, db="sqlite:///typed.db")
