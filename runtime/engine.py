@@ -24,7 +24,13 @@ from typing import Any, Final, Literal
 
 from sqlalchemy import Connection
 
-from durablec.errors import NonDeterminismError, RecordedError, SerializationError
+from durablec.errors import (
+    NonDeterminismError,
+    PayloadTooLargeError,
+    RecordedError,
+    SerializationError,
+    TamperedPayloadError,
+)
 from durablec.runtime.abi import Site, active_scope, site_callee
 from durablec.runtime.journal import STEP_COLUMNS, Journal, now
 from durablec.runtime.policy import Retry
@@ -117,13 +123,41 @@ class RunContext:
             raise self.suspend_now(Suspend("pending", "replay check reached the first live step"))
 
     def fail(self, error: BaseException) -> BaseException:
-        """Record a run-level error (non-determinism, serialization) that no ``except`` may hide."""
+        """Record a run-level error (non-determinism, serialization) that no ``except`` may hide.
+
+        The run also starts unwinding: a task that catches the error reaches no further step.
+        """
         if self.fatal is None:
             self.fatal = error
+            self.suspend_now(Suspend("paused", str(error)))
         return error
 
     def load(self, payload: bytes | None, key: str) -> Any:
-        return None if payload is None else self.codec.loads(payload, f"{self.run_id}/{key}")
+        """A recorded outcome; one that cannot be loaded stops the run (no ``except`` may hide it,
+        or the task would continue live past a step it cannot replay)."""
+        if payload is None:
+            return None
+        try:
+            return self.codec.loads(payload, f"{self.run_id}/{key}")
+        except TamperedPayloadError as exc:
+            raise self.fail(TamperedPayloadError(
+                f"run {self.run_id}, step {key}{self._where(key)}: {exc}. Nothing was executed "
+                "past this step. Restore the row from a backup (or set DURABLEC_SECRET to the "
+                f"secret the run was recorded with), then `durablec retry {self.run_id}`"
+            )) from exc
+        except Exception as exc:  # noqa: BLE001 - unpickling fails in many ways; all mean the same
+            record = self.records.get(key)
+            what = "exception" if record is not None and record.outcome == "error" else "result"
+            raise self.fail(NonDeterminismError(
+                f"run {self.run_id}, step {key}{self._where(key)}: the recorded {what} cannot be "
+                f"loaded ({type(exc).__name__}: {exc}); a class or module it needs was renamed "
+                "or removed while the run was in flight. Restore it (or run the code the run "
+                f"started with), then `durablec retry {self.run_id}`"
+            )) from exc
+
+    def _where(self, key: str) -> str:
+        record = self.records.get(key)
+        return "" if record is None else f" (`{record.callee}` at {_place(record.file, record.line)})"
 
     def write(self, values: dict[str, Any]) -> int:
         """Commit one attempt row; a lost lease suspends the run (fencing)."""
@@ -236,8 +270,9 @@ class RunScope:
                     f"run {run.run_id}, step {key}: the journal recorded {record.kind} "
                     f"`{record.callee}` at {_place(record.file, record.line)}, but the code now "
                     f"reaches {kind} `{callee}` at {_place(_caller_file(3), site[1])}. Steps were "
-                    "reordered, added or removed while the run was in flight: restore the order "
-                    "(or run the code the run started with), then resume the run"
+                    "reordered, replaced, added or removed while the run was in flight: restore "
+                    "the order (or run the code the run started with), then `durablec retry "
+                    f"{run.run_id}`"
                 )
             )
         if record.args_digest is not None and kind == "call":
@@ -374,12 +409,20 @@ class RunScope:
         try:
             payload = run.codec.dumps(result, f"{run.run_id}/{key}")
         except Exception as exc:  # noqa: BLE001 - any pickling failure is reported the same way
+            if isinstance(exc, PayloadTooLargeError):
+                problem = (f"is {exc.size} bytes pickled, over the DURABLEC_MAX_PAYLOAD limit of "
+                           f"{exc.limit} bytes")
+                fix = ("Store large data elsewhere and return a reference to it (a path, an "
+                       "object key), or raise DURABLEC_MAX_PAYLOAD")
+            else:
+                problem = f"cannot be journaled: {exc}"
+                fix = "Return a serializable value"
             raise run.fail(
                 SerializationError(
-                    f"{_place(file, site[1])}:{site[2]}: the result of `{site_callee(site)}` "
-                    f"(a {type(result).__module__}.{type(result).__qualname__}) cannot be "
-                    f"journaled: {exc}. Return a serializable value, or add "
-                    "`# durablec: skip` to that await so it runs live on every replay"
+                    f"{_place(file, site[1])}:{site[2]}: run {run.run_id}, step {key}: the result "
+                    f"of `{site_callee(site)}` (a {type(result).__module__}."
+                    f"{type(result).__qualname__}) {problem}. {fix}, or add `# durablec: skip` "
+                    "to that await so it runs live on every replay"
                 )
             ) from exc
         values = dict(_EMPTY_STEP)

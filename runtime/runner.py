@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import uuid
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from typing import Any, Final
 from sqlalchemy import and_, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from durablec.errors import DurablecError, RunNotFoundError, UsageError
+from durablec.errors import DurablecError, PayloadTooLargeError, RunNotFoundError, UsageError
 from durablec.runtime.abi import active_scope
 from durablec.runtime.engine import RunContext, RunScope, Suspend
 from durablec.runtime.journal import TERMINAL, Journal, events, held, now, runs
@@ -63,13 +64,28 @@ def create_run(
 ) -> tuple[str, bool]:
     """Insert a pending run unless one with this id (or task and idempotency key) exists.
 
-    Returns the run id and whether it was created.
+    Returns the run id and whether it was created. Arguments that do not fit the task's
+    signature are refused before anything is written (resuming an existing run ignores them).
     """
+    misfit = _misfit(task, args, kwargs)
+    if misfit is not None:
+        found = None
+        if run_id is not None or idempotency_key is not None:
+            found = _existing(journal, task, run_id, idempotency_key)
+        if found is None:
+            raise UsageError(misfit)
+        return found, False
     run_id = run_id or new_run_id()
     codec = Codec.from_env()
     try:
         args_blob: bytes | None = codec.dumps((args, kwargs), f"{run_id}/args")
         args_repr = preview((args, kwargs), 2000)
+    except PayloadTooLargeError as exc:
+        raise UsageError(
+            f"the arguments of a run of task {task.id!r} are {exc.size} bytes pickled, over the "
+            f"DURABLEC_MAX_PAYLOAD limit of {exc.limit} bytes; pass a reference to large data "
+            "(a path, an object key), or raise DURABLEC_MAX_PAYLOAD"
+        ) from exc
     except Exception as exc:
         raise UsageError(
             f"the arguments of a run of task {task.id!r} cannot be serialized ({exc}); a run's "
@@ -88,22 +104,54 @@ def create_run(
             )
         return run_id, True
     except IntegrityError:
-        with journal.begin() as conn:
-            query = select(runs.c.id, runs.c.task_id)
-            if idempotency_key is not None:
-                query = query.where(
-                    and_(runs.c.task_id == task.id, runs.c.idempotency_key == idempotency_key)
-                )
-            else:
-                query = query.where(runs.c.id == run_id)
-            row = conn.execute(query).one_or_none()
-        if row is None:
+        found = _existing(journal, task, run_id, idempotency_key)
+        if found is None:
             raise
-        if row.task_id != task.id:
-            raise UsageError(
-                f"run {row.id} belongs to task {row.task_id!r}, not {task.id!r}; pick another run id"
-            ) from None
-        return row.id, False
+        return found, False
+
+
+def _misfit(task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+    """Why ``args`` and ``kwargs`` cannot be passed to the task's function, or None."""
+    try:
+        signature = inspect.signature(task.fn)
+    except (TypeError, ValueError):
+        return None  # a callable without a readable signature is checked when it is called
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        code = getattr(task.fn, "__code__", None)
+        where = f" at {code.co_filename}:{code.co_firstlineno}" if code is not None else ""
+        given = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+        given = given if len(given) <= 200 else given[:199] + "…"
+        return (
+            f"task {task.id!r} (`{task.fn.__name__}{signature}`{where}) cannot take the "
+            f"arguments ({given}): {exc}. Pass arguments that match its "
+            "signature (`durablec run/trigger`: --args takes a JSON array of the positional "
+            "ones, --kwargs a JSON object of the keyword ones); no run was created"
+        )
+    return None
+
+
+def _existing(
+    journal: Journal, task: Task[Any, Any], run_id: str | None, idempotency_key: str | None
+) -> str | None:
+    """The id of the run of ``task`` with this id (or idempotency key), if there is one."""
+    with journal.begin() as conn:
+        query = select(runs.c.id, runs.c.task_id)
+        if idempotency_key is not None:
+            query = query.where(
+                and_(runs.c.task_id == task.id, runs.c.idempotency_key == idempotency_key)
+            )
+        else:
+            query = query.where(runs.c.id == run_id)
+        row = conn.execute(query).one_or_none()
+    if row is None:
+        return None
+    if row.task_id != task.id:
+        raise UsageError(
+            f"run {row.id} belongs to task {row.task_id!r}, not {task.id!r}; pick another run id"
+        )
+    return str(row.id)
 
 
 _ARGS_MISMATCH: Final = os.environ.get("DURABLEC_ARGS_MISMATCH", "error")
@@ -199,9 +247,12 @@ async def _settle(
         try:
             payload = context.codec.dumps(result, f"{run_id}/result")
         except Exception as exc:  # noqa: BLE001 - reported as a paused run with the reason
+            fix = ("return a reference to large data (a path, an object key) or raise "
+                   "DURABLEC_MAX_PAYLOAD" if isinstance(exc, PayloadTooLargeError)
+                   else "return a serializable value")
             message = (
                 f"task {task.id!r} returned a {type(result).__qualname__} that cannot be journaled "
-                f"({exc}); return a serializable value, then resume run {run_id}"
+                f"({exc}); {fix}, then resume run {run_id}"
             )
             _write_run(journal, context, status="paused", error_type="SerializationError",
                        error_message=message, **release_values())

@@ -4,6 +4,9 @@ A payload is one tag byte then the body: ``P`` plain pickle, ``S`` a 32-byte HMA
 pickle. The MAC covers the row's identity (run id and step key) as well as the pickle, so a valid
 payload cannot be moved to another row. With ``DURABLEC_SECRET`` set every payload is signed and
 an unsigned or mis-signed one is refused before it is unpickled (unpickling runs code).
+
+A pickle larger than ``DURABLEC_MAX_PAYLOAD`` bytes (16 MiB by default) is refused when it is
+recorded: a journal row that size slows every replay of the run and strains the database.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from typing import Any, Final
 
 import cloudpickle
 
-from durablec.errors import TamperedPayloadError
+from durablec.errors import ConfigError, PayloadTooLargeError, TamperedPayloadError
 
-__all__ = ["Codec", "canonical_digest", "preview"]
+__all__ = ["DEFAULT_MAX_PAYLOAD", "Codec", "canonical_digest", "preview"]
+
+DEFAULT_MAX_PAYLOAD: Final = 16 * 1024 * 1024
 
 _PLAIN: Final = b"P"
 _SIGNED: Final = b"S"
@@ -27,20 +32,36 @@ _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 class Codec:
-    """Serializes and signs journal payloads with one secret (or none)."""
+    """Serializes and signs journal payloads with one secret (or none), up to a size limit."""
 
-    __slots__ = ("_secret",)
+    __slots__ = ("_secret", "max_payload")
 
-    def __init__(self, secret: str | None = None) -> None:
+    def __init__(self, secret: str | None = None, max_payload: int = DEFAULT_MAX_PAYLOAD) -> None:
         self._secret = secret.encode() if secret else None
+        self.max_payload = max_payload
 
     @classmethod
     def from_env(cls) -> Codec:
-        return cls(os.environ.get("DURABLEC_SECRET") or None)
+        text = os.environ.get("DURABLEC_MAX_PAYLOAD")
+        limit = DEFAULT_MAX_PAYLOAD
+        if text:
+            try:
+                limit = int(text)
+            except ValueError:
+                limit = 0
+            if limit <= 0:
+                raise ConfigError(
+                    f"DURABLEC_MAX_PAYLOAD={text!r} is not a positive number of bytes; set it to "
+                    f"e.g. {DEFAULT_MAX_PAYLOAD} (16 MiB, the default) or unset it"
+                )
+        return cls(os.environ.get("DURABLEC_SECRET") or None, limit)
 
     def dumps(self, obj: object, context: str) -> bytes:
-        """Pickle ``obj``; raises whatever pickling raises (the caller names the site)."""
+        """Pickle ``obj``; raises whatever pickling raises (the caller names the site), or
+        PayloadTooLargeError over the size limit."""
         body = cloudpickle.dumps(obj)
+        if len(body) > self.max_payload:
+            raise PayloadTooLargeError(context, len(body), self.max_payload)
         if self._secret is None:
             return _PLAIN + body
         return _SIGNED + self._mac(context, body) + body
