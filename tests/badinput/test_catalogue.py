@@ -1,0 +1,465 @@
+"""The bad-input catalogue (docs/errors.md): each bad input fed to the real ``durablec`` command.
+
+Every test reads the message (what happened, where, what to do), the exit code (SPEC 6), checks
+that no traceback is printed without ``--debug``, and compares a full dump of the journal's
+``durablec_*`` tables before and after: unchanged, or changed in exactly the way stated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from durablec.runtime.journal import SCHEMA_VERSION
+
+TASKS = """\
+import threading
+
+import durablec
+
+
+class PaymentDeclined(Exception):
+    pass
+
+
+async def fetch(x):
+    return x + 1
+
+
+async def charge(x):
+    return x * 10
+
+
+async def decline(x):
+    raise PaymentDeclined(f"card {x} declined")
+
+
+async def make_lock():
+    return threading.Lock()
+
+
+async def blob(n):
+    return b"x" * n
+
+
+async def after(x):
+    open("after-ran", "w").close()  # durablec: allow[DC402]
+    return x
+
+
+@durablec.task(id="double")
+async def double(x):
+    return await fetch(x)
+
+
+@durablec.task(id="flow")
+async def flow(x):
+    a = await fetch(x)
+    await durablec.wait_for_event("go")
+    return await charge(a)
+
+
+@durablec.task(id="guarded", retry=durablec.Retry.none())
+async def guarded(x):
+    try:
+        a = await fetch(x)
+    except Exception:
+        a = -1
+    try:
+        await decline(a)
+    except Exception:
+        pass
+    await durablec.wait_for_event("go")
+    return await after(a)
+
+
+@durablec.task(id="locked")
+async def locked():
+    return await make_lock()
+
+
+@durablec.task(id="big")
+async def big(n):
+    return await blob(n)
+"""
+
+Dump = dict[str, list[dict[str, Any]]]
+
+
+def line_of(text: str, source: str = TASKS) -> int:
+    """The 1-based number of the line that is exactly ``text`` in the task file."""
+    return next(n for n, line in enumerate(source.splitlines(), 1) if line == text)
+
+
+@pytest.fixture
+def tmp(tmp_path: Path) -> Path:
+    (tmp_path / "tasks.py").write_text(TASKS)
+    return tmp_path
+
+
+def durablec(tmp: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The real command, as a user runs it, on the journal tmp/j.db."""
+    environ = dict(os.environ, DURABLEC_DATABASE_URL=f"sqlite:///{tmp / 'j.db'}",
+                   PYTHONDONTWRITEBYTECODE="1")
+    environ.pop("DURABLEC_SECRET", None)
+    environ.pop("DURABLEC_MAX_PAYLOAD", None)
+    environ.update(env)
+    done = subprocess.run([sys.executable, "-m", "durablec", *args], cwd=tmp, env=environ,
+                          capture_output=True, text=True, check=False)
+    assert "Traceback" not in done.stdout + done.stderr, done.stderr
+    return done
+
+
+def error_line(done: subprocess.CompletedProcess[str]) -> str:
+    """The one ``error:`` line the command printed."""
+    found = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert len(found) == 1, done.stderr
+    return found[0]
+
+
+def dump(tmp: Path) -> Dump:
+    """Every row of every durablec_* table, in storage order."""
+    with sqlite3.connect(tmp / "j.db") as conn:
+        conn.row_factory = sqlite3.Row
+        names = [row[0] for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'durablec_%' "
+            "ORDER BY name")]
+        return {name: [dict(row) for row in conn.execute(f"SELECT * FROM {name} ORDER BY rowid")]
+                for name in names}
+
+
+def execute(tmp: Path, sql: str, *params: object) -> None:
+    with sqlite3.connect(tmp / "j.db") as conn:
+        conn.execute(sql, params)
+
+
+def seeded(tmp: Path, **env: str) -> Dump:
+    """A journal that already holds a completed run, so 'unchanged' has something to keep."""
+    done = durablec(tmp, "run", "tasks.py:double", "--args", "[41]", "--run-id", "seed", **env)
+    assert done.returncode == 0 and done.stdout.strip() == "42", done.stderr
+    return dump(tmp)
+
+
+def run_row(journal: Dump, run_id: str) -> dict[str, Any]:
+    return next(row for row in journal["durablec_runs"] if row["id"] == run_id)
+
+
+def without_run(journal: Dump, run_id: str) -> Dump:
+    return {table: [row for row in rows if run_id not in (row.get("id"), row.get("run_id"))]
+            for table, rows in journal.items()}
+
+
+def test_syntax_error_in_a_task_file(tmp: Path) -> None:
+    before = seeded(tmp)
+    (tmp / "broken.py").write_text("import durablec\n\nasync def job(:\n    pass\n")
+    for command in (["run", "broken.py:job"], ["trigger", "broken.py:job"],
+                    ["worker", "broken.py:job", "--until-idle"]):
+        done = durablec(tmp, *command)
+        assert done.returncode == 2
+        message = error_line(done)
+        assert f"{tmp / 'broken.py'}:3:15: syntax error: " in message
+        assert "`async def job(:`" in message and "fix it, then run the command again" in message
+    debug = subprocess.run([sys.executable, "-m", "durablec", "--debug", "run", "broken.py:job"],
+                           cwd=tmp, capture_output=True, text=True, check=False,
+                           env=dict(os.environ, DURABLEC_DATABASE_URL=f"sqlite:///{tmp / 'j.db'}"))
+    assert debug.returncode != 0 and "Traceback" in debug.stderr  # the traceback, when asked for
+    assert dump(tmp) == before
+
+
+def test_a_task_target_that_does_not_exist(tmp: Path) -> None:
+    before = seeded(tmp)
+    missing = durablec(tmp, "run", "tasks.py:doubel", "--args", "[1]")
+    assert missing.returncode == 2
+    message = error_line(missing)
+    assert "target 'tasks.py:doubel'" in message and str(tmp / "tasks.py") in message
+    assert "has no attribute 'doubel'; check the function's name" in message
+    assert "(its async functions and tasks: after, big, blob, charge, decline, double, " in message
+    no_file = durablec(tmp, "trigger", "task.py:double")
+    assert no_file.returncode == 2
+    assert "no such file 'task.py'; check the path" in error_line(no_file)
+    not_a_task = durablec(tmp, "run", "tasks.py:PaymentDeclined")
+    assert not_a_task.returncode == 2
+    assert "is a type, not an async function or a @durablec.task" in error_line(not_a_task)
+    assert dump(tmp) == before
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--args", "[1"], ["--args '[1': not valid JSON", "column 3", "e.g. --args '[21,"]),
+        (["--args", '{"x": 1}'], ["--args takes a JSON array", "e.g. --args"]),
+        (["--kwargs", "[1]"], ["--kwargs takes a JSON object", "e.g. --kwargs"]),
+        (["--args", "[1, 2]"], ["task 'double' (`double(x)` at ", "cannot take the arguments "
+                                "(1, 2): too many positional arguments", "no run was created"]),
+        (["--args", "[]"], ["(`double(x)`", "missing a required argument: 'x'"]),
+        (["--args", "[1]", "--kwargs", '{"y": 2}'],
+         ["(1, y=2)", "unexpected keyword argument 'y'", "Pass arguments that match"]),
+    ],
+)
+@pytest.mark.parametrize("command", ["run", "trigger"])
+def test_bad_args(tmp: Path, command: str, options: list[str], expected: list[str]) -> None:
+    before = seeded(tmp)
+    done = durablec(tmp, command, "tasks.py:double", *options)
+    assert done.returncode == 2
+    message = error_line(done)
+    for fragment in expected:
+        assert fragment in message
+    if "double(x)" in message:
+        assert f"{tmp / 'tasks.py'}:{line_of('async def double(x):') - 1}" in message
+    assert dump(tmp) == before
+
+
+def test_resuming_a_run_needs_no_arguments(tmp: Path) -> None:
+    """The signature check applies to new runs only: `run --run-id` resumes with none."""
+    before = seeded(tmp)
+    again = durablec(tmp, "run", "tasks.py:double", "--run-id", "seed")
+    assert again.returncode == 0 and again.stdout.strip() == "42", again.stderr
+    assert dump(tmp) == before
+
+
+def test_a_result_that_cannot_be_pickled(tmp: Path) -> None:
+    before = seeded(tmp)
+    done = durablec(tmp, "run", "tasks.py:locked", "--run-id", "L")
+    assert done.returncode == 1
+    message = error_line(done)
+    site = line_of("    return await make_lock()")
+    assert f"{tmp / 'tasks.py'}:{site}:12: run L, step 0: the result of `make_lock`" in message
+    assert "(a _thread.lock) cannot be journaled" in message
+    assert "Return a serializable value, or add `# durablec: skip`" in message
+    after = dump(tmp)
+    # The one change: run L, paused with that reason; no step row; nothing earlier touched.
+    assert without_run(after, "L") == before
+    assert [row for row in after["durablec_steps"] if row["run_id"] == "L"] == []
+    row = run_row(after, "L")
+    assert (row["status"], row["error_type"]) == ("paused", "SerializationError")
+    assert row["error_message"] == message.removeprefix("error: ")
+
+
+def test_a_payload_over_the_configured_limit(tmp: Path) -> None:
+    before = seeded(tmp)
+    done = durablec(tmp, "run", "tasks.py:big", "--args", "[5000]", "--run-id", "B",
+                    DURABLEC_MAX_PAYLOAD="1000")
+    assert done.returncode == 1
+    message = error_line(done)
+    site = line_of("    return await blob(n)")
+    assert f"{tmp / 'tasks.py'}:{site}:12: run B, step 0: the result of `blob`" in message
+    assert re.search(r"\(a builtins\.bytes\) is 50\d\d bytes pickled, over the "
+                     r"DURABLEC_MAX_PAYLOAD limit of 1000 bytes", message)
+    assert "return a reference to it (a path, an object key), or raise DURABLEC_MAX_PAYLOAD" in message
+    after = dump(tmp)
+    assert without_run(after, "B") == before
+    assert [row for row in after["durablec_steps"] if row["run_id"] == "B"] == []
+    assert run_row(after, "B")["status"] == "paused"
+    large = json.dumps(["y" * 2000])
+    refused = durablec(tmp, "trigger", "tasks.py:big", "--args", large, DURABLEC_MAX_PAYLOAD="1000")
+    assert refused.returncode == 2
+    assert re.search(r"^error: the arguments of a run of task 'big' are 20\d\d bytes pickled, over "
+                     r"the DURABLEC_MAX_PAYLOAD limit of 1000 bytes; pass a reference to large "
+                     r"data \(a path, an object key\), or raise DURABLEC_MAX_PAYLOAD$",
+                     error_line(refused))
+    event = durablec(tmp, "send-event", "B", "go", large, DURABLEC_MAX_PAYLOAD="1000")
+    assert event.returncode == 2
+    assert re.search(r"^error: the payload of B/event/go is 20\d\d bytes pickled, over the "
+                     r"DURABLEC_MAX_PAYLOAD limit of 1000 bytes; store large data elsewhere",
+                     error_line(event))
+    assert dump(tmp) == after
+    # The fix works: a raised limit, `retry`, and the run completes.
+    assert durablec(tmp, "retry", "B").returncode == 0
+    resumed = durablec(tmp, "run", "tasks.py:big", "--run-id", "B", DURABLEC_MAX_PAYLOAD="100000")
+    assert resumed.returncode == 0, resumed.stderr
+
+
+def test_a_payload_limit_that_is_not_a_number(tmp: Path) -> None:
+    before = seeded(tmp)
+    done = durablec(tmp, "run", "tasks.py:double", "--args", "[1]", DURABLEC_MAX_PAYLOAD="16MB")
+    assert done.returncode == 2
+    assert error_line(done) == (
+        "error: DURABLEC_MAX_PAYLOAD='16MB' is not a positive number of bytes; set it to e.g. "
+        "16777216 (16 MiB, the default) or unset it"
+    )
+    assert dump(tmp) == before
+
+
+def test_a_journal_row_tampered_with_under_a_secret(tmp: Path) -> None:
+    secret = {"DURABLEC_SECRET": "s3cret"}
+    before = seeded(tmp, **secret)
+    waiting = durablec(tmp, "run", "tasks.py:guarded", "--args", "[1]", "--run-id", "T", **secret)
+    assert waiting.returncode == 3, waiting.stderr
+    execute(tmp, "UPDATE durablec_steps SET result = CAST(substr(result, 1, length(result) - 1) "
+                 "|| 'Z' AS BLOB) WHERE run_id = 'T' AND key = '0'")
+    assert durablec(tmp, "send-event", "T", "go", **secret).returncode == 0
+    tampered = dump(tmp)
+
+    check = durablec(tmp, "replay", "--check", "tasks.py:guarded", **secret)
+    assert check.returncode == 1 and "1 diverged" in check.stderr
+    assert dump(tmp) == tampered
+
+    done = durablec(tmp, "run", "tasks.py:guarded", "--run-id", "T", **secret)
+    assert done.returncode == 2
+    message = error_line(done)
+    site = line_of("        a = await fetch(x)")
+    assert f"run T, step 0 (`fetch` at {tmp / 'tasks.py'}:{site})" in message
+    assert "fails its HMAC check" in message and "it was not unpickled" in message
+    assert "Nothing was executed past this step" in message
+    assert "Restore the row from a backup" in message and "`durablec retry T`" in message
+    assert message.removeprefix("error: ") in check.stdout
+    # Though the task catches Exception around that step, nothing ran past it.
+    assert not (tmp / "after-ran").exists()
+    after = dump(tmp)
+    assert without_run(after, "T") == without_run(before, "T")
+    assert [r for r in after["durablec_steps"] if r["run_id"] == "T"] == [
+        r for r in tampered["durablec_steps"] if r["run_id"] == "T"]
+    assert after["durablec_events"] == tampered["durablec_events"]  # the event is not consumed
+    row, was = run_row(after, "T"), run_row(tampered, "T")
+    changed = {column for column in row if row[column] != was[column]}
+    assert changed <= {"status", "error_type", "error_message", "updated_at", "lease_epoch",
+                       "lease_owner", "lease_host", "lease_pid", "lease_expires_at"}
+    assert (row["status"], row["error_type"]) == ("paused", "TamperedPayloadError")
+    assert row["error_message"] == message.removeprefix("error: ")
+
+    worker = durablec(tmp, "worker", "tasks.py:guarded", "--until-idle", **secret)
+    assert worker.returncode == 0 and dump(tmp) == after  # workers leave a paused run alone
+
+
+def test_a_journal_written_by_a_newer_schema_version(tmp: Path) -> None:
+    seeded(tmp)
+    # A newer schema may rename a table: this version must not create it again.
+    execute(tmp, "UPDATE durablec_meta SET value = ? WHERE key = 'schema_version'",
+            str(SCHEMA_VERSION + 1))
+    execute(tmp, "DROP TABLE durablec_events")
+    before = dump(tmp)
+    for command in (["runs"], ["inspect", "seed"], ["run", "tasks.py:double", "--args", "[1]"],
+                    ["trigger", "tasks.py:double", "--args", "[1]"], ["retry", "seed"],
+                    ["worker", "tasks.py:double", "--until-idle"],
+                    ["replay", "--check", "tasks.py:double"]):
+        done = durablec(tmp, *command)
+        assert done.returncode == 2, command
+        assert error_line(done) == (
+            f"error: the journal at sqlite:///{tmp / 'j.db'} has schema version "
+            f"{SCHEMA_VERSION + 1}, newer than this durablec understands ({SCHEMA_VERSION}); it "
+            "was left unchanged. Upgrade durablec to the version that wrote it, or use another "
+            "journal (--db or DURABLEC_DATABASE_URL)"
+        )
+    assert dump(tmp) == before
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://ana:hunter2@127.0.0.1:1/jobs",
+         ["cannot use the journal database postgresql+psycopg://ana:***@127.0.0.1:1/jobs: ",
+          "Connection refused", "check the URL (--db or DURABLEC_DATABASE_URL)",
+          "that the server is running and reachable"]),
+        ("sqlite:////nonexistent/dir/x.db",
+         ["cannot use the journal database sqlite:////nonexistent/dir/x.db: unable to open "
+          "database file; check the URL", "that the file's directory exists and is writable"]),
+        ("journal.db",
+         ["'journal.db' is not a database URL; pass one to --db or DURABLEC_DATABASE_URL, e.g. "
+          "sqlite:///./durablec.db"]),
+    ],
+)
+def test_a_database_url_that_cannot_connect(tmp: Path, url: str, expected: list[str]) -> None:
+    before = seeded(tmp)
+    for command in (["run", "tasks.py:double", "--args", "[1]"], ["runs"], ["inspect", "seed"]):
+        for done in (durablec(tmp, *command, "--db", url),
+                     durablec(tmp, *command, DURABLEC_DATABASE_URL=url)):
+            assert done.returncode == 2
+            message = error_line(done)
+            assert "hunter2" not in done.stdout + done.stderr
+            for fragment in expected:
+                assert fragment in message
+    assert dump(tmp) == before
+    assert not (tmp / "journal.db").exists()
+
+
+def test_code_changed_incompatibly_under_an_in_flight_run(tmp: Path) -> None:
+    before = seeded(tmp)
+    waiting = durablec(tmp, "run", "tasks.py:flow", "--args", "[1]", "--run-id", "F")
+    assert waiting.returncode == 3, waiting.stderr
+    recorded = line_of("    a = await fetch(x)")
+    # The deploy replaces the first step (and shifts it a line down).
+    edited = TASKS.replace("\n    a = await fetch(x)\n",
+                           "\n    # charge first, now\n    a = await charge(x)\n")
+    (tmp / "tasks.py").write_text(edited)
+    assert durablec(tmp, "send-event", "F", "go").returncode == 0
+    in_flight = dump(tmp)
+    path = tmp / "tasks.py"
+    expected = (
+        f"run F, step 0: the journal recorded call `fetch` at {path}:{recorded}, but the code "
+        f"now reaches call `charge` at {path}:{recorded + 1}. Steps were reordered, replaced, "
+        "added or removed while the run was in flight: restore the order (or run the code the "
+        "run started with), then `durablec retry F`"
+    )
+
+    check = durablec(tmp, "replay", "--check", "tasks.py:flow")
+    assert check.returncode == 1
+    assert check.stdout == f"F (flow, pending): {expected}\n"
+    assert "replay --check: 1 runs, 1 diverged" in check.stderr
+    assert dump(tmp) == in_flight
+
+    done = durablec(tmp, "run", "tasks.py:flow", "--run-id", "F")
+    assert done.returncode == 1
+    assert error_line(done) == f"error: {expected}"
+    after = dump(tmp)
+    assert without_run(after, "F") == without_run(before, "F")
+    assert [r for r in after["durablec_steps"] if r["run_id"] == "F"] == [
+        r for r in in_flight["durablec_steps"] if r["run_id"] == "F"]
+    row = run_row(after, "F")
+    assert (row["status"], row["error_type"], row["error_message"]) == (
+        "paused", "NonDeterminismError", expected)
+
+    # The fix the message names works: the old code back, `retry`, resume.
+    (tmp / "tasks.py").write_text(TASKS)
+    assert durablec(tmp, "retry", "F").returncode == 0
+    resumed = durablec(tmp, "run", "tasks.py:flow", "--run-id", "F")
+    assert resumed.returncode == 0 and resumed.stdout.strip() == "20", resumed.stderr
+
+
+def test_an_exception_class_that_cannot_be_unpickled(tmp: Path) -> None:
+    before = seeded(tmp)
+    waiting = durablec(tmp, "run", "tasks.py:guarded", "--args", "[1]", "--run-id", "X")
+    assert waiting.returncode == 3, waiting.stderr
+    # The class of the exception step 1 recorded is renamed under the waiting run.
+    (tmp / "tasks.py").write_text(TASKS.replace("PaymentDeclined", "CardDeclined"))
+    assert durablec(tmp, "send-event", "X", "go").returncode == 0
+    in_flight = dump(tmp)
+    site = line_of("        await decline(a)")
+    expected = (
+        f"run X, step 1 (`decline` at {tmp / 'tasks.py'}:{site}): the recorded exception cannot "
+        "be loaded (AttributeError: Can't get attribute 'PaymentDeclined' on <module 'tasks' "
+        f"from '{tmp / 'tasks.py'}'>); a class or module it needs was renamed or removed while "
+        "the run was in flight. Restore it (or run the code the run started with), then "
+        "`durablec retry X`"
+    )
+
+    check = durablec(tmp, "replay", "--check", "tasks.py:guarded")
+    assert check.returncode == 1 and check.stdout == f"X (guarded, pending): {expected}\n"
+    assert dump(tmp) == in_flight
+
+    done = durablec(tmp, "run", "tasks.py:guarded", "--run-id", "X")
+    assert done.returncode == 1
+    assert error_line(done) == f"error: {expected}"
+    # The task catches Exception around that step, yet nothing ran past it.
+    assert not (tmp / "after-ran").exists()
+    after = dump(tmp)
+    assert without_run(after, "X") == without_run(before, "X")
+    assert [r for r in after["durablec_steps"] if r["run_id"] == "X"] == [
+        r for r in in_flight["durablec_steps"] if r["run_id"] == "X"]
+    assert after["durablec_events"] == in_flight["durablec_events"]
+    row = run_row(after, "X")
+    assert (row["status"], row["error_type"], row["error_message"]) == (
+        "paused", "NonDeterminismError", expected)
+
+    (tmp / "tasks.py").write_text(TASKS)
+    assert durablec(tmp, "retry", "X").returncode == 0
+    resumed = durablec(tmp, "run", "tasks.py:guarded", "--run-id", "X")
+    assert resumed.returncode == 0 and resumed.stdout.strip() == "2", resumed.stderr
+    assert (tmp / "after-ran").exists()
