@@ -10,15 +10,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import MetaData, Table, create_engine, inspect, select, text
 
-from durablec.runtime.journal import SCHEMA_VERSION
+from durablec.runtime.journal import SCHEMA_VERSION, database_url
+from pg import PostgresServer
 
 TASKS = """\
 import threading
@@ -99,23 +100,85 @@ def line_of(text: str, source: str = TASKS) -> int:
     return next(n for n, line in enumerate(source.splitlines(), 1) if line == text)
 
 
+class Cli:
+    """The real ``durablec`` command, run as a user runs it in ``tmp`` on the journal at ``url``."""
+
+    def __init__(self, tmp: Path, url: str) -> None:
+        self.tmp = tmp
+        self.url = url
+
+    def __call__(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        environ = dict(os.environ, DURABLEC_DATABASE_URL=self.url, PYTHONDONTWRITEBYTECODE="1")
+        environ.pop("DURABLEC_SECRET", None)
+        environ.pop("DURABLEC_MAX_PAYLOAD", None)
+        environ.update(env)
+        done = subprocess.run([sys.executable, "-m", "durablec", *args], cwd=self.tmp,
+                              env=environ, capture_output=True, text=True, check=False)
+        assert "Traceback" not in done.stdout + done.stderr, done.stderr
+        return done
+
+    def dump(self) -> Dump:
+        """Every row of every durablec_* table, in primary-key order."""
+        engine = create_engine(database_url(self.url))
+        try:
+            with engine.connect() as conn:
+                names = sorted(name for name in inspect(conn).get_table_names()
+                               if name.startswith("durablec_"))
+                tables = {n: Table(n, MetaData(), autoload_with=conn) for n in names}
+                return {name: [dict(row._mapping) for row in conn.execute(
+                            select(table).order_by(*table.primary_key.columns))]
+                        for name, table in tables.items()}
+        finally:
+            engine.dispose()
+
+    def execute(self, sql: str, **params: object) -> None:
+        engine = create_engine(database_url(self.url))
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(sql), params)
+        finally:
+            engine.dispose()
+
+    def tamper(self, run_id: str, key: str) -> None:
+        """Flip the last byte of a step's result, as an attacker with database access might."""
+        engine = create_engine(database_url(self.url))
+        try:
+            with engine.begin() as conn:
+                where = "WHERE run_id = :run AND key = :key AND final"
+                payload = conn.execute(text(f"SELECT result FROM durablec_steps {where}"),
+                                       {"run": run_id, "key": key}).scalar_one()
+                forged = bytes(payload[:-1]) + bytes([payload[-1] ^ 1])
+                conn.execute(text(f"UPDATE durablec_steps SET result = :forged {where}"),
+                             {"run": run_id, "key": key, "forged": forged})
+        finally:
+            engine.dispose()
+
+    def seeded(self, **env: str) -> Dump:
+        """A journal that already holds a completed run, so 'unchanged' has something to keep."""
+        done = self("run", "tasks.py:double", "--args", "[41]", "--run-id", "seed", **env)
+        assert done.returncode == 0 and done.stdout.strip() == "42", done.stderr
+        return self.dump()
+
+
 @pytest.fixture
 def tmp(tmp_path: Path) -> Path:
     (tmp_path / "tasks.py").write_text(TASKS)
     return tmp_path
 
 
-def durablec(tmp: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """The real command, as a user runs it, on the journal tmp/j.db."""
-    environ = dict(os.environ, DURABLEC_DATABASE_URL=f"sqlite:///{tmp / 'j.db'}",
-                   PYTHONDONTWRITEBYTECODE="1")
-    environ.pop("DURABLEC_SECRET", None)
-    environ.pop("DURABLEC_MAX_PAYLOAD", None)
-    environ.update(env)
-    done = subprocess.run([sys.executable, "-m", "durablec", *args], cwd=tmp, env=environ,
-                          capture_output=True, text=True, check=False)
-    assert "Traceback" not in done.stdout + done.stderr, done.stderr
-    return done
+@pytest.fixture
+def cli(tmp: Path) -> Cli:
+    """The command on a SQLite journal in tmp."""
+    return Cli(tmp, f"sqlite:///{tmp / 'j.db'}")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_cli(request: pytest.FixtureRequest, tmp: Path) -> Cli:
+    """The command once on a SQLite journal and once on a real PostgreSQL database."""
+    if request.param == "sqlite":
+        return Cli(tmp, f"sqlite:///{tmp / 'j.db'}")
+    url: str = request.getfixturevalue("postgres_url")
+    return Cli(tmp, url)
 
 
 def error_line(done: subprocess.CompletedProcess[str]) -> str:
@@ -125,31 +188,12 @@ def error_line(done: subprocess.CompletedProcess[str]) -> str:
     return found[0]
 
 
-def dump(tmp: Path) -> Dump:
-    """Every row of every durablec_* table, in storage order."""
-    with sqlite3.connect(tmp / "j.db") as conn:
-        conn.row_factory = sqlite3.Row
-        names = [row[0] for row in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'durablec_%' "
-            "ORDER BY name")]
-        return {name: [dict(row) for row in conn.execute(f"SELECT * FROM {name} ORDER BY rowid")]
-                for name in names}
-
-
-def execute(tmp: Path, sql: str, *params: object) -> None:
-    with sqlite3.connect(tmp / "j.db") as conn:
-        conn.execute(sql, params)
-
-
-def seeded(tmp: Path, **env: str) -> Dump:
-    """A journal that already holds a completed run, so 'unchanged' has something to keep."""
-    done = durablec(tmp, "run", "tasks.py:double", "--args", "[41]", "--run-id", "seed", **env)
-    assert done.returncode == 0 and done.stdout.strip() == "42", done.stderr
-    return dump(tmp)
-
-
 def run_row(journal: Dump, run_id: str) -> dict[str, Any]:
     return next(row for row in journal["durablec_runs"] if row["id"] == run_id)
+
+
+def steps_of(journal: Dump, run_id: str) -> list[dict[str, Any]]:
+    return [row for row in journal["durablec_steps"] if row["run_id"] == run_id]
 
 
 def without_run(journal: Dump, run_id: str) -> Dump:
@@ -157,12 +201,12 @@ def without_run(journal: Dump, run_id: str) -> Dump:
             for table, rows in journal.items()}
 
 
-def test_syntax_error_in_a_task_file(tmp: Path) -> None:
-    before = seeded(tmp)
+def test_syntax_error_in_a_task_file(tmp: Path, cli: Cli) -> None:
+    before = cli.seeded()
     (tmp / "broken.py").write_text("import durablec\n\nasync def job(:\n    pass\n")
     for command in (["run", "broken.py:job"], ["trigger", "broken.py:job"],
                     ["worker", "broken.py:job", "--until-idle"]):
-        done = durablec(tmp, *command)
+        done = cli(*command)
         assert done.returncode == 2
         message = error_line(done)
         assert f"{tmp / 'broken.py'}:3:15: syntax error: " in message
@@ -171,24 +215,24 @@ def test_syntax_error_in_a_task_file(tmp: Path) -> None:
                            cwd=tmp, capture_output=True, text=True, check=False,
                            env=dict(os.environ, DURABLEC_DATABASE_URL=f"sqlite:///{tmp / 'j.db'}"))
     assert debug.returncode != 0 and "Traceback" in debug.stderr  # the traceback, when asked for
-    assert dump(tmp) == before
+    assert cli.dump() == before
 
 
-def test_a_task_target_that_does_not_exist(tmp: Path) -> None:
-    before = seeded(tmp)
-    missing = durablec(tmp, "run", "tasks.py:doubel", "--args", "[1]")
+def test_a_task_target_that_does_not_exist(tmp: Path, cli: Cli) -> None:
+    before = cli.seeded()
+    missing = cli("run", "tasks.py:doubel", "--args", "[1]")
     assert missing.returncode == 2
     message = error_line(missing)
     assert "target 'tasks.py:doubel'" in message and str(tmp / "tasks.py") in message
     assert "has no attribute 'doubel'; check the function's name" in message
     assert "(its async functions and tasks: after, big, blob, charge, decline, double, " in message
-    no_file = durablec(tmp, "trigger", "task.py:double")
+    no_file = cli("trigger", "task.py:double")
     assert no_file.returncode == 2
     assert "no such file 'task.py'; check the path" in error_line(no_file)
-    not_a_task = durablec(tmp, "run", "tasks.py:PaymentDeclined")
+    not_a_task = cli("run", "tasks.py:PaymentDeclined")
     assert not_a_task.returncode == 2
     assert "is a type, not an async function or a @durablec.task" in error_line(not_a_task)
-    assert dump(tmp) == before
+    assert cli.dump() == before
 
 
 @pytest.mark.parametrize(
@@ -205,47 +249,51 @@ def test_a_task_target_that_does_not_exist(tmp: Path) -> None:
     ],
 )
 @pytest.mark.parametrize("command", ["run", "trigger"])
-def test_bad_args(tmp: Path, command: str, options: list[str], expected: list[str]) -> None:
-    before = seeded(tmp)
-    done = durablec(tmp, command, "tasks.py:double", *options)
+def test_bad_args(
+    tmp: Path, cli: Cli, command: str, options: list[str], expected: list[str]
+) -> None:
+    before = cli.seeded()
+    done = cli(command, "tasks.py:double", *options)
     assert done.returncode == 2
     message = error_line(done)
     for fragment in expected:
         assert fragment in message
     if "double(x)" in message:
         assert f"{tmp / 'tasks.py'}:{line_of('async def double(x):') - 1}" in message
-    assert dump(tmp) == before
+    assert cli.dump() == before
 
 
-def test_resuming_a_run_needs_no_arguments(tmp: Path) -> None:
+def test_resuming_a_run_needs_no_arguments(tmp: Path, cli: Cli) -> None:
     """The signature check applies to new runs only: `run --run-id` resumes with none."""
-    before = seeded(tmp)
-    again = durablec(tmp, "run", "tasks.py:double", "--run-id", "seed")
+    before = cli.seeded()
+    again = cli("run", "tasks.py:double", "--run-id", "seed")
     assert again.returncode == 0 and again.stdout.strip() == "42", again.stderr
-    assert dump(tmp) == before
+    assert cli.dump() == before
 
 
-def test_a_result_that_cannot_be_pickled(tmp: Path) -> None:
-    before = seeded(tmp)
-    done = durablec(tmp, "run", "tasks.py:locked", "--run-id", "L")
+def test_a_result_that_cannot_be_pickled(tmp: Path, any_cli: Cli) -> None:
+    cli = any_cli
+    before = cli.seeded()
+    done = cli("run", "tasks.py:locked", "--run-id", "L")
     assert done.returncode == 1
     message = error_line(done)
     site = line_of("    return await make_lock()")
     assert f"{tmp / 'tasks.py'}:{site}:12: run L, step 0: the result of `make_lock`" in message
     assert "(a _thread.lock) cannot be journaled" in message
     assert "Return a serializable value, or add `# durablec: skip`" in message
-    after = dump(tmp)
+    after = cli.dump()
     # The one change: run L, paused with that reason; no step row; nothing earlier touched.
     assert without_run(after, "L") == before
-    assert [row for row in after["durablec_steps"] if row["run_id"] == "L"] == []
+    assert steps_of(after, "L") == []
     row = run_row(after, "L")
     assert (row["status"], row["error_type"]) == ("paused", "SerializationError")
     assert row["error_message"] == message.removeprefix("error: ")
 
 
-def test_a_payload_over_the_configured_limit(tmp: Path) -> None:
-    before = seeded(tmp)
-    done = durablec(tmp, "run", "tasks.py:big", "--args", "[5000]", "--run-id", "B",
+def test_a_payload_over_the_configured_limit(tmp: Path, any_cli: Cli) -> None:
+    cli = any_cli
+    before = cli.seeded()
+    done = cli("run", "tasks.py:big", "--args", "[5000]", "--run-id", "B",
                     DURABLEC_MAX_PAYLOAD="1000")
     assert done.returncode == 1
     message = error_line(done)
@@ -253,56 +301,57 @@ def test_a_payload_over_the_configured_limit(tmp: Path) -> None:
     assert f"{tmp / 'tasks.py'}:{site}:12: run B, step 0: the result of `blob`" in message
     assert re.search(r"\(a builtins\.bytes\) is 50\d\d bytes pickled, over the "
                      r"DURABLEC_MAX_PAYLOAD limit of 1000 bytes", message)
-    assert "return a reference to it (a path, an object key), or raise DURABLEC_MAX_PAYLOAD" in message
-    after = dump(tmp)
+    assert ("return a reference to it (a path, an object key), or raise DURABLEC_MAX_PAYLOAD"
+            in message)
+    after = cli.dump()
     assert without_run(after, "B") == before
-    assert [row for row in after["durablec_steps"] if row["run_id"] == "B"] == []
+    assert steps_of(after, "B") == []
     assert run_row(after, "B")["status"] == "paused"
     large = json.dumps(["y" * 2000])
-    refused = durablec(tmp, "trigger", "tasks.py:big", "--args", large, DURABLEC_MAX_PAYLOAD="1000")
+    refused = cli("trigger", "tasks.py:big", "--args", large, DURABLEC_MAX_PAYLOAD="1000")
     assert refused.returncode == 2
     assert re.search(r"^error: the arguments of a run of task 'big' are 20\d\d bytes pickled, over "
                      r"the DURABLEC_MAX_PAYLOAD limit of 1000 bytes; pass a reference to large "
                      r"data \(a path, an object key\), or raise DURABLEC_MAX_PAYLOAD$",
                      error_line(refused))
-    event = durablec(tmp, "send-event", "B", "go", large, DURABLEC_MAX_PAYLOAD="1000")
+    event = cli("send-event", "B", "go", large, DURABLEC_MAX_PAYLOAD="1000")
     assert event.returncode == 2
     assert re.search(r"^error: the payload of B/event/go is 20\d\d bytes pickled, over the "
                      r"DURABLEC_MAX_PAYLOAD limit of 1000 bytes; store large data elsewhere",
                      error_line(event))
-    assert dump(tmp) == after
+    assert cli.dump() == after
     # The fix works: a raised limit, `retry`, and the run completes.
-    assert durablec(tmp, "retry", "B").returncode == 0
-    resumed = durablec(tmp, "run", "tasks.py:big", "--run-id", "B", DURABLEC_MAX_PAYLOAD="100000")
+    assert cli("retry", "B").returncode == 0
+    resumed = cli("run", "tasks.py:big", "--run-id", "B", DURABLEC_MAX_PAYLOAD="100000")
     assert resumed.returncode == 0, resumed.stderr
 
 
-def test_a_payload_limit_that_is_not_a_number(tmp: Path) -> None:
-    before = seeded(tmp)
-    done = durablec(tmp, "run", "tasks.py:double", "--args", "[1]", DURABLEC_MAX_PAYLOAD="16MB")
+def test_a_payload_limit_that_is_not_a_number(tmp: Path, cli: Cli) -> None:
+    before = cli.seeded()
+    done = cli("run", "tasks.py:double", "--args", "[1]", DURABLEC_MAX_PAYLOAD="16MB")
     assert done.returncode == 2
     assert error_line(done) == (
         "error: DURABLEC_MAX_PAYLOAD='16MB' is not a positive number of bytes; set it to e.g. "
         "16777216 (16 MiB, the default) or unset it"
     )
-    assert dump(tmp) == before
+    assert cli.dump() == before
 
 
-def test_a_journal_row_tampered_with_under_a_secret(tmp: Path) -> None:
+def test_a_journal_row_tampered_with_under_a_secret(tmp: Path, any_cli: Cli) -> None:
+    cli = any_cli
     secret = {"DURABLEC_SECRET": "s3cret"}
-    before = seeded(tmp, **secret)
-    waiting = durablec(tmp, "run", "tasks.py:guarded", "--args", "[1]", "--run-id", "T", **secret)
+    before = cli.seeded(**secret)
+    waiting = cli("run", "tasks.py:guarded", "--args", "[1]", "--run-id", "T", **secret)
     assert waiting.returncode == 3, waiting.stderr
-    execute(tmp, "UPDATE durablec_steps SET result = CAST(substr(result, 1, length(result) - 1) "
-                 "|| 'Z' AS BLOB) WHERE run_id = 'T' AND key = '0'")
-    assert durablec(tmp, "send-event", "T", "go", **secret).returncode == 0
-    tampered = dump(tmp)
+    cli.tamper("T", "0")
+    assert cli("send-event", "T", "go", **secret).returncode == 0
+    tampered = cli.dump()
 
-    check = durablec(tmp, "replay", "--check", "tasks.py:guarded", **secret)
+    check = cli("replay", "--check", "tasks.py:guarded", **secret)
     assert check.returncode == 1 and "1 diverged" in check.stderr
-    assert dump(tmp) == tampered
+    assert cli.dump() == tampered
 
-    done = durablec(tmp, "run", "tasks.py:guarded", "--run-id", "T", **secret)
+    done = cli("run", "tasks.py:guarded", "--run-id", "T", **secret)
     assert done.returncode == 2
     message = error_line(done)
     site = line_of("        a = await fetch(x)")
@@ -313,10 +362,9 @@ def test_a_journal_row_tampered_with_under_a_secret(tmp: Path) -> None:
     assert message.removeprefix("error: ") in check.stdout
     # Though the task catches Exception around that step, nothing ran past it.
     assert not (tmp / "after-ran").exists()
-    after = dump(tmp)
+    after = cli.dump()
     assert without_run(after, "T") == without_run(before, "T")
-    assert [r for r in after["durablec_steps"] if r["run_id"] == "T"] == [
-        r for r in tampered["durablec_steps"] if r["run_id"] == "T"]
+    assert steps_of(after, "T") == steps_of(tampered, "T")
     assert after["durablec_events"] == tampered["durablec_events"]  # the event is not consumed
     row, was = run_row(after, "T"), run_row(tampered, "T")
     changed = {column for column in row if row[column] != was[column]}
@@ -325,30 +373,31 @@ def test_a_journal_row_tampered_with_under_a_secret(tmp: Path) -> None:
     assert (row["status"], row["error_type"]) == ("paused", "TamperedPayloadError")
     assert row["error_message"] == message.removeprefix("error: ")
 
-    worker = durablec(tmp, "worker", "tasks.py:guarded", "--until-idle", **secret)
-    assert worker.returncode == 0 and dump(tmp) == after  # workers leave a paused run alone
+    worker = cli("worker", "tasks.py:guarded", "--until-idle", **secret)
+    assert worker.returncode == 0 and cli.dump() == after  # workers leave a paused run alone
 
 
-def test_a_journal_written_by_a_newer_schema_version(tmp: Path) -> None:
-    seeded(tmp)
+def test_a_journal_written_by_a_newer_schema_version(tmp: Path, any_cli: Cli) -> None:
+    cli = any_cli
+    cli.seeded()
     # A newer schema may rename a table: this version must not create it again.
-    execute(tmp, "UPDATE durablec_meta SET value = ? WHERE key = 'schema_version'",
-            str(SCHEMA_VERSION + 1))
-    execute(tmp, "DROP TABLE durablec_events")
-    before = dump(tmp)
+    cli.execute("UPDATE durablec_meta SET value = :v WHERE key = 'schema_version'",
+                v=str(SCHEMA_VERSION + 1))
+    cli.execute("DROP TABLE durablec_events")
+    before = cli.dump()
     for command in (["runs"], ["inspect", "seed"], ["run", "tasks.py:double", "--args", "[1]"],
                     ["trigger", "tasks.py:double", "--args", "[1]"], ["retry", "seed"],
                     ["worker", "tasks.py:double", "--until-idle"],
                     ["replay", "--check", "tasks.py:double"]):
-        done = durablec(tmp, *command)
+        done = cli(*command)
         assert done.returncode == 2, command
         assert error_line(done) == (
-            f"error: the journal at sqlite:///{tmp / 'j.db'} has schema version "
+            f"error: the journal at {database_url(cli.url)} has schema version "
             f"{SCHEMA_VERSION + 1}, newer than this durablec understands ({SCHEMA_VERSION}); it "
             "was left unchanged. Upgrade durablec to the version that wrote it, or use another "
             "journal (--db or DURABLEC_DATABASE_URL)"
         )
-    assert dump(tmp) == before
+    assert cli.dump() == before
 
 
 @pytest.mark.parametrize(
@@ -366,31 +415,50 @@ def test_a_journal_written_by_a_newer_schema_version(tmp: Path) -> None:
           "sqlite:///./durablec.db"]),
     ],
 )
-def test_a_database_url_that_cannot_connect(tmp: Path, url: str, expected: list[str]) -> None:
-    before = seeded(tmp)
+def test_a_database_url_that_cannot_connect(
+    tmp: Path, cli: Cli, url: str, expected: list[str]
+) -> None:
+    before = cli.seeded()
     for command in (["run", "tasks.py:double", "--args", "[1]"], ["runs"], ["inspect", "seed"]):
-        for done in (durablec(tmp, *command, "--db", url),
-                     durablec(tmp, *command, DURABLEC_DATABASE_URL=url)):
+        for done in (cli(*command, "--db", url),
+                     cli(*command, DURABLEC_DATABASE_URL=url)):
             assert done.returncode == 2
             message = error_line(done)
             assert "hunter2" not in done.stdout + done.stderr
             for fragment in expected:
                 assert fragment in message
-    assert dump(tmp) == before
+    assert cli.dump() == before
     assert not (tmp / "journal.db").exists()
 
 
-def test_code_changed_incompatibly_under_an_in_flight_run(tmp: Path) -> None:
-    before = seeded(tmp)
-    waiting = durablec(tmp, "run", "tasks.py:flow", "--args", "[1]", "--run-id", "F")
+def test_a_postgres_database_that_does_not_exist(
+    tmp: Path, cli: Cli, pg_server: PostgresServer
+) -> None:
+    before = cli.seeded()
+    url = pg_server.url("no_such_db")
+    done = cli("run", "tasks.py:double", "--args", "[1]", "--db", url)
+    assert done.returncode == 2
+    message = error_line(done)
+    assert message.startswith(
+        f"error: cannot use the journal database {database_url(url)}: connection failed: ")
+    assert 'database "no_such_db" does not exist' in message
+    assert message.endswith("; check the URL (--db or DURABLEC_DATABASE_URL) and that the server "
+                            "is running and reachable, and the user, password and database name")
+    assert cli.dump() == before
+
+
+def test_code_changed_incompatibly_under_an_in_flight_run(tmp: Path, any_cli: Cli) -> None:
+    cli = any_cli
+    before = cli.seeded()
+    waiting = cli("run", "tasks.py:flow", "--args", "[1]", "--run-id", "F")
     assert waiting.returncode == 3, waiting.stderr
     recorded = line_of("    a = await fetch(x)")
     # The deploy replaces the first step (and shifts it a line down).
     edited = TASKS.replace("\n    a = await fetch(x)\n",
                            "\n    # charge first, now\n    a = await charge(x)\n")
     (tmp / "tasks.py").write_text(edited)
-    assert durablec(tmp, "send-event", "F", "go").returncode == 0
-    in_flight = dump(tmp)
+    assert cli("send-event", "F", "go").returncode == 0
+    in_flight = cli.dump()
     path = tmp / "tasks.py"
     expected = (
         f"run F, step 0: the journal recorded call `fetch` at {path}:{recorded}, but the code "
@@ -399,38 +467,38 @@ def test_code_changed_incompatibly_under_an_in_flight_run(tmp: Path) -> None:
         "run started with), then `durablec retry F`"
     )
 
-    check = durablec(tmp, "replay", "--check", "tasks.py:flow")
+    check = cli("replay", "--check", "tasks.py:flow")
     assert check.returncode == 1
     assert check.stdout == f"F (flow, pending): {expected}\n"
     assert "replay --check: 1 runs, 1 diverged" in check.stderr
-    assert dump(tmp) == in_flight
+    assert cli.dump() == in_flight
 
-    done = durablec(tmp, "run", "tasks.py:flow", "--run-id", "F")
+    done = cli("run", "tasks.py:flow", "--run-id", "F")
     assert done.returncode == 1
     assert error_line(done) == f"error: {expected}"
-    after = dump(tmp)
+    after = cli.dump()
     assert without_run(after, "F") == without_run(before, "F")
-    assert [r for r in after["durablec_steps"] if r["run_id"] == "F"] == [
-        r for r in in_flight["durablec_steps"] if r["run_id"] == "F"]
+    assert steps_of(after, "F") == steps_of(in_flight, "F")
     row = run_row(after, "F")
     assert (row["status"], row["error_type"], row["error_message"]) == (
         "paused", "NonDeterminismError", expected)
 
     # The fix the message names works: the old code back, `retry`, resume.
     (tmp / "tasks.py").write_text(TASKS)
-    assert durablec(tmp, "retry", "F").returncode == 0
-    resumed = durablec(tmp, "run", "tasks.py:flow", "--run-id", "F")
+    assert cli("retry", "F").returncode == 0
+    resumed = cli("run", "tasks.py:flow", "--run-id", "F")
     assert resumed.returncode == 0 and resumed.stdout.strip() == "20", resumed.stderr
 
 
-def test_an_exception_class_that_cannot_be_unpickled(tmp: Path) -> None:
-    before = seeded(tmp)
-    waiting = durablec(tmp, "run", "tasks.py:guarded", "--args", "[1]", "--run-id", "X")
+def test_an_exception_class_that_cannot_be_unpickled(tmp: Path, any_cli: Cli) -> None:
+    cli = any_cli
+    before = cli.seeded()
+    waiting = cli("run", "tasks.py:guarded", "--args", "[1]", "--run-id", "X")
     assert waiting.returncode == 3, waiting.stderr
     # The class of the exception step 1 recorded is renamed under the waiting run.
     (tmp / "tasks.py").write_text(TASKS.replace("PaymentDeclined", "CardDeclined"))
-    assert durablec(tmp, "send-event", "X", "go").returncode == 0
-    in_flight = dump(tmp)
+    assert cli("send-event", "X", "go").returncode == 0
+    in_flight = cli.dump()
     site = line_of("        await decline(a)")
     expected = (
         f"run X, step 1 (`decline` at {tmp / 'tasks.py'}:{site}): the recorded exception cannot "
@@ -440,26 +508,25 @@ def test_an_exception_class_that_cannot_be_unpickled(tmp: Path) -> None:
         "`durablec retry X`"
     )
 
-    check = durablec(tmp, "replay", "--check", "tasks.py:guarded")
+    check = cli("replay", "--check", "tasks.py:guarded")
     assert check.returncode == 1 and check.stdout == f"X (guarded, pending): {expected}\n"
-    assert dump(tmp) == in_flight
+    assert cli.dump() == in_flight
 
-    done = durablec(tmp, "run", "tasks.py:guarded", "--run-id", "X")
+    done = cli("run", "tasks.py:guarded", "--run-id", "X")
     assert done.returncode == 1
     assert error_line(done) == f"error: {expected}"
     # The task catches Exception around that step, yet nothing ran past it.
     assert not (tmp / "after-ran").exists()
-    after = dump(tmp)
+    after = cli.dump()
     assert without_run(after, "X") == without_run(before, "X")
-    assert [r for r in after["durablec_steps"] if r["run_id"] == "X"] == [
-        r for r in in_flight["durablec_steps"] if r["run_id"] == "X"]
+    assert steps_of(after, "X") == steps_of(in_flight, "X")
     assert after["durablec_events"] == in_flight["durablec_events"]
     row = run_row(after, "X")
     assert (row["status"], row["error_type"], row["error_message"]) == (
         "paused", "NonDeterminismError", expected)
 
     (tmp / "tasks.py").write_text(TASKS)
-    assert durablec(tmp, "retry", "X").returncode == 0
-    resumed = durablec(tmp, "run", "tasks.py:guarded", "--run-id", "X")
+    assert cli("retry", "X").returncode == 0
+    resumed = cli("run", "tasks.py:guarded", "--run-id", "X")
     assert resumed.returncode == 0 and resumed.stdout.strip() == "2", resumed.stderr
     assert (tmp / "after-ran").exists()
