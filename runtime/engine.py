@@ -141,9 +141,8 @@ class RunContext:
             return self.codec.loads(payload, f"{self.run_id}/{key}")
         except TamperedPayloadError as exc:
             raise self.fail(TamperedPayloadError(
-                f"run {self.run_id}, step {key}{self._where(key)}: {exc}. Nothing was executed "
-                "past this step. Restore the row from a backup (or set DURABLEC_SECRET to the "
-                f"secret the run was recorded with), then `durablec retry {self.run_id}`"
+                f"run {self.run_id}, step {key}{self._where(key)}: {exc}; then `durablec retry "
+                f"{self.run_id}`. Nothing was executed past this step"
             )) from exc
         except Exception as exc:  # noqa: BLE001 - unpickling fails in many ways; all mean the same
             record = self.records.get(key)

@@ -12,7 +12,14 @@ from typing import Any, Final
 from sqlalchemy import and_, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from durablec.errors import DurablecError, PayloadTooLargeError, RunNotFoundError, UsageError
+from durablec.errors import (
+    DurablecError,
+    NonDeterminismError,
+    PayloadTooLargeError,
+    RunNotFoundError,
+    TamperedPayloadError,
+    UsageError,
+)
 from durablec.runtime.abi import active_scope
 from durablec.runtime.engine import RunContext, RunScope, Suspend
 from durablec.runtime.journal import TERMINAL, Journal, events, held, now, runs
@@ -197,7 +204,10 @@ async def execute(
         )
         context.load_journal(journal.load_steps(conn, run_id))
         conn.commit()
-        args, kwargs = codec.loads(row.args, f"{run_id}/args") if row.args else ((), {})
+        try:
+            args, kwargs = codec.loads(row.args, f"{run_id}/args") if row.args else ((), {})
+        except Exception as exc:  # noqa: BLE001 - unpickling fails in many ways; all stop the run
+            return _unloadable_args(journal, context, exc)
         root = RunScope(context, "", task.__durablec_policy__)
         renewer = None if check_only else asyncio.create_task(_keep_lease(journal, context))
         try:
@@ -205,6 +215,28 @@ async def execute(
         finally:
             if renewer is not None:
                 renewer.cancel()
+
+
+def _unloadable_args(journal: Journal, context: RunContext, exc: Exception) -> Outcome:
+    """Pause a run whose recorded arguments cannot be loaded; nothing of it runs."""
+    run_id = context.run_id
+    error: DurablecError
+    if isinstance(exc, TamperedPayloadError):
+        error = TamperedPayloadError(
+            f"run {run_id}, its arguments: {exc}; then `durablec retry {run_id}`. Nothing of the "
+            "run was executed"
+        )
+    else:
+        error = NonDeterminismError(
+            f"run {run_id}: its recorded arguments cannot be loaded ({type(exc).__name__}: "
+            f"{exc}); a class or module they need was renamed or removed since the run started. "
+            f"Restore it (or run the code the run started with), then `durablec retry {run_id}`"
+        )
+    if context.check_only:
+        return Outcome(run_id, "checked", error=error)
+    _write_run(journal, context, status="paused", error_type=type(error).__name__,
+               error_message=str(error), **release_values())
+    return Outcome(run_id, "paused", error=error, message=str(error))
 
 
 async def _body(root: RunScope, task: Task[Any, Any], args: Any, kwargs: Any) -> Any:

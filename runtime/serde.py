@@ -78,7 +78,8 @@ class Codec:
             if not hmac.compare_digest(mac, self._mac(context, body)):
                 raise TamperedPayloadError(
                     f"journal payload of {context} fails its HMAC check: the row was altered or "
-                    "signed with another DURABLEC_SECRET; it was not unpickled"
+                    "signed with another DURABLEC_SECRET; it was not unpickled. Restore the row "
+                    "from a backup, or set DURABLEC_SECRET to the secret it was signed with"
                 )
         elif tag == _PLAIN:
             if self._secret is not None:
@@ -87,7 +88,10 @@ class Codec:
                     "refusing to unpickle it (unset the secret only if you trust this database)"
                 )
         else:
-            raise TamperedPayloadError(f"journal payload of {context} has an unknown format")
+            raise TamperedPayloadError(
+                f"journal payload of {context} has an unknown format: the row was altered or "
+                "written by another program; it was not unpickled. Restore it from a backup"
+            )
         return cloudpickle.loads(body)
 
     def _mac(self, context: str, body: bytes) -> bytes:

@@ -139,17 +139,22 @@ class Cli:
         finally:
             engine.dispose()
 
-    def tamper(self, run_id: str, key: str) -> None:
-        """Flip the last byte of a step's result, as an attacker with database access might."""
+    def tamper(self, run_id: str, key: str | None) -> None:
+        """Flip the last byte of a step's result (or with no key, of the run's arguments), as
+        someone with write access to the database might."""
+        if key is None:
+            column, where = "args", "FROM durablec_runs WHERE id = :run"
+        else:
+            column, where = "result", "FROM durablec_steps WHERE run_id = :run AND key = :key"
         engine = create_engine(database_url(self.url))
         try:
             with engine.begin() as conn:
-                where = "WHERE run_id = :run AND key = :key AND final"
-                payload = conn.execute(text(f"SELECT result FROM durablec_steps {where}"),
-                                       {"run": run_id, "key": key}).scalar_one()
+                found = {"run": run_id, "key": key}
+                payload = conn.execute(text(f"SELECT {column} {where}"), found).scalar_one()
                 forged = bytes(payload[:-1]) + bytes([payload[-1] ^ 1])
-                conn.execute(text(f"UPDATE durablec_steps SET result = :forged {where}"),
-                             {"run": run_id, "key": key, "forged": forged})
+                table, _, condition = where.removeprefix("FROM ").partition(" WHERE ")
+                conn.execute(text(f"UPDATE {table} SET {column} = :forged WHERE {condition}"),
+                             {**found, "forged": forged})
         finally:
             engine.dispose()
 
@@ -358,7 +363,9 @@ def test_a_journal_row_tampered_with_under_a_secret(tmp: Path, any_cli: Cli) -> 
     assert f"run T, step 0 (`fetch` at {tmp / 'tasks.py'}:{site})" in message
     assert "fails its HMAC check" in message and "it was not unpickled" in message
     assert "Nothing was executed past this step" in message
-    assert "Restore the row from a backup" in message and "`durablec retry T`" in message
+    assert message.endswith("Restore the row from a backup, or set DURABLEC_SECRET to the "
+                            "secret it was signed with; then `durablec retry T`. Nothing was "
+                            "executed past this step")
     assert message.removeprefix("error: ") in check.stdout
     # Though the task catches Exception around that step, nothing ran past it.
     assert not (tmp / "after-ran").exists()
@@ -375,6 +382,36 @@ def test_a_journal_row_tampered_with_under_a_secret(tmp: Path, any_cli: Cli) -> 
 
     worker = cli("worker", "tasks.py:guarded", "--until-idle", **secret)
     assert worker.returncode == 0 and cli.dump() == after  # workers leave a paused run alone
+
+
+def test_a_run_whose_arguments_were_tampered_with(tmp: Path, cli: Cli) -> None:
+    secret = {"DURABLEC_SECRET": "s3cret"}
+    before = cli.seeded(**secret)
+    assert cli("run", "tasks.py:guarded", "--args", "[1]", "--run-id", "A", **secret).returncode == 3
+    cli.tamper("A", None)
+    assert cli("send-event", "A", "go", **secret).returncode == 0
+    tampered = cli.dump()
+
+    check = cli("replay", "--check", "tasks.py:guarded", **secret)
+    assert check.returncode == 1 and "A (guarded, pending): run A, its arguments: " in check.stdout
+    assert cli.dump() == tampered
+
+    done = cli("run", "tasks.py:guarded", "--run-id", "A", **secret)
+    assert done.returncode == 2
+    message = error_line(done)
+    assert message == (
+        "error: run A, its arguments: journal payload of A/args fails its HMAC check: the row was "
+        "altered or signed with another DURABLEC_SECRET; it was not unpickled. Restore the row "
+        "from a backup, or set DURABLEC_SECRET to the secret it was signed with; then `durablec "
+        "retry A`. Nothing of the run was executed"
+    )
+    after = cli.dump()
+    assert without_run(after, "A") == without_run(before, "A")
+    assert steps_of(after, "A") == steps_of(tampered, "A")
+    assert after["durablec_events"] == tampered["durablec_events"]
+    row = run_row(after, "A")
+    assert (row["status"], row["error_type"]) == ("paused", "TamperedPayloadError")
+    assert row["error_message"] == message.removeprefix("error: ")
 
 
 def test_a_journal_written_by_a_newer_schema_version(tmp: Path, any_cli: Cli) -> None:
