@@ -703,7 +703,8 @@ def _dump_exception(run: RunContext, key: str, exc: BaseException) -> bytes:
 
     Exceptions whose ``__init__`` takes other arguments than ``args`` (an HTTP error carrying
     its response) do not unpickle the usual way; they are rebuilt from type, args and
-    attributes instead. One that still does not round-trip becomes a RecordedError.
+    attributes instead. One that still does not round-trip, or is over DURABLEC_MAX_PAYLOAD,
+    becomes a RecordedError, its message clipped to fit: a failure is always journaled.
     """
     context = f"{run.run_id}/{key}"
     for candidate in (exc, _Rebuilt(exc)):
@@ -714,7 +715,11 @@ def _dump_exception(run: RunContext, key: str, exc: BaseException) -> bytes:
         except Exception:  # noqa: BLE001 - try the next, more tolerant, encoding
             continue
     name = f"{type(exc).__module__}.{type(exc).__qualname__}"
-    return run.codec.dumps(RecordedError(name, str(exc)), context)
+    message = str(exc)
+    room = run.codec.max_payload // 8  # characters: up to 4 bytes each, and the pickle around
+    if len(message) > room:
+        message = message[:room] + "… (clipped to fit DURABLEC_MAX_PAYLOAD)"
+    return run.codec.dumps(RecordedError(name, message), context)
 
 
 class _Rebuilt:

@@ -71,7 +71,8 @@ class FindingsError(DurablecError):
         listed = "; ".join(map(str, self.diagnostics))
         super().__init__(
             f"{path}: not imported, {len(self.diagnostics)} determinism finding(s): {listed}; fix "
-            "them, allow one on its line with '# durablec: allow[CODE]', or import with lint=False"
+            "them, allow one on its line with '# durablec: allow[CODE]', or import with lint=False "
+            "(--no-lint on the command line)"
         )
 
 

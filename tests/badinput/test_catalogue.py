@@ -90,6 +90,18 @@ async def locked():
 @durablec.task(id="big")
 async def big(n):
     return await blob(n)
+
+
+async def shout(n):
+    raise ValueError("x" * n)
+
+
+@durablec.task(id="loud", retry=durablec.Retry.none())
+async def loud(n):
+    try:
+        await shout(n)
+    except ValueError as error:
+        return len(str(error))
 """
 
 Dump = dict[str, list[dict[str, Any]]]
@@ -325,6 +337,13 @@ def test_a_payload_over_the_configured_limit(tmp: Path, any_cli: Cli) -> None:
                      r"DURABLEC_MAX_PAYLOAD limit of 1000 bytes; store large data elsewhere",
                      error_line(event))
     assert cli.dump() == after
+    # An exception over the limit is still journaled (a failure must be), its message clipped.
+    loud = cli("run", "tasks.py:loud", "--args", "[5000]", "--run-id", "E",
+               DURABLEC_MAX_PAYLOAD="1000")
+    assert loud.returncode == 0 and loud.stdout.strip() == "5000", loud.stderr
+    [step] = steps_of(cli.dump(), "E")
+    assert (step["outcome"], step["error_type"]) == ("error", "builtins.ValueError")
+    assert len(step["result"]) <= 1000
     # The fix works: a raised limit, `retry`, and the run completes.
     assert cli("retry", "B").returncode == 0
     resumed = cli("run", "tasks.py:big", "--run-id", "B", DURABLEC_MAX_PAYLOAD="100000")
@@ -549,6 +568,12 @@ def test_an_exception_class_that_cannot_be_unpickled(tmp: Path, any_cli: Cli) ->
     assert check.returncode == 1 and check.stdout == f"X (guarded, pending): {expected}\n"
     assert cli.dump() == in_flight
 
+    # A worker that meets it pauses the run and says why ...
+    worker = cli("worker", "tasks.py:guarded", "--until-idle")
+    assert worker.returncode == 0
+    assert f"durablec worker: run X paused: {expected}\n" in worker.stderr
+    paused = cli.dump()
+    # ... and `run --run-id`, a person's command that resumes a paused run, reports it again.
     done = cli("run", "tasks.py:guarded", "--run-id", "X")
     assert done.returncode == 1
     assert error_line(done) == f"error: {expected}"
@@ -561,6 +586,8 @@ def test_an_exception_class_that_cannot_be_unpickled(tmp: Path, any_cli: Cli) ->
     row = run_row(after, "X")
     assert (row["status"], row["error_type"], row["error_message"]) == (
         "paused", "NonDeterminismError", expected)
+    assert without_run(paused, "X") == without_run(after, "X")
+    assert run_row(paused, "X")["error_message"] == expected
 
     (tmp / "tasks.py").write_text(TASKS)
     assert cli("retry", "X").returncode == 0
