@@ -19,8 +19,8 @@ already compiled output (prebuilt trees); all of those import as they are.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import importlib
+import inspect
 import marshal
 import os
 import re

@@ -284,7 +284,7 @@ async def _settle(
                    else "return a serializable value")
             message = (
                 f"task {task.id!r} returned a {type(result).__qualname__} that cannot be journaled "
-                f"({exc}); {fix}, then resume run {run_id}"
+                f"({exc}); {fix}, then `durablec retry {run_id}`"
             )
             _write_run(journal, context, status="paused", error_type="SerializationError",
                        error_message=message, **release_values())
