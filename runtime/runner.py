@@ -17,6 +17,7 @@ from durablec.errors import (
     NonDeterminismError,
     PayloadTooLargeError,
     RunNotFoundError,
+    SerializationError,
     TamperedPayloadError,
     UsageError,
 )
@@ -279,16 +280,22 @@ async def _settle(
         try:
             payload = context.codec.dumps(result, f"{run_id}/result")
         except Exception as exc:  # noqa: BLE001 - reported as a paused run with the reason
-            fix = ("return a reference to large data (a path, an object key) or raise "
-                   "DURABLEC_MAX_PAYLOAD" if isinstance(exc, PayloadTooLargeError)
-                   else "return a serializable value")
+            if isinstance(exc, PayloadTooLargeError):
+                problem = (f"is {exc.size} bytes pickled, over the DURABLEC_MAX_PAYLOAD limit of "
+                           f"{exc.limit} bytes; return a reference to large data (a path, an "
+                           "object key) or raise DURABLEC_MAX_PAYLOAD")
+            else:
+                problem = f"cannot be journaled ({exc}); return a serializable value"
+            code = getattr(task.fn, "__code__", None)
+            where = f" ({code.co_filename}:{code.co_firstlineno})" if code is not None else ""
             message = (
-                f"task {task.id!r} returned a {type(result).__qualname__} that cannot be journaled "
-                f"({exc}); {fix}, then `durablec retry {run_id}`"
+                f"run {run_id}: task {task.id!r}{where} returned a {type(result).__qualname__} "
+                f"that {problem}, then `durablec retry {run_id}`"
             )
             _write_run(journal, context, status="paused", error_type="SerializationError",
                        error_message=message, **release_values())
-            return Outcome(run_id, "paused", message=message)
+            # Carried as the error so that `durablec run` reports it like a step's result (exit 1).
+            return Outcome(run_id, "paused", error=SerializationError(message), message=message)
         at = now()
         if not _write_run(
             journal, context, status="completed", result=payload, result_repr=preview(result),

@@ -92,6 +92,11 @@ async def big(n):
     return await blob(n)
 
 
+@durablec.task(id="bulky")
+async def bulky(n):
+    return "y" * await fetch(n)
+
+
 async def shout(n):
     raise ValueError("x" * n)
 
@@ -242,7 +247,8 @@ def test_a_task_target_that_does_not_exist(tmp: Path, cli: Cli) -> None:
     message = error_line(missing)
     assert "target 'tasks.py:doubel'" in message and str(tmp / "tasks.py") in message
     assert "has no attribute 'doubel'; check the function's name" in message
-    assert "(its async functions and tasks: after, big, blob, charge, decline, double, " in message
+    assert ("(its async functions and tasks: after, big, blob, bulky, charge, decline, double, "
+            in message)
     no_file = cli("trigger", "task.py:double")
     assert no_file.returncode == 2
     assert "no such file 'task.py'; check the path" in error_line(no_file)
@@ -337,6 +343,21 @@ def test_a_payload_over_the_configured_limit(tmp: Path, any_cli: Cli) -> None:
                      r"DURABLEC_MAX_PAYLOAD limit of 1000 bytes; store large data elsewhere",
                      error_line(event))
     assert cli.dump() == after
+    # A task's own result over the limit: the run pauses the same way, naming the task.
+    bulky = cli("run", "tasks.py:bulky", "--args", "[5000]", "--run-id", "Y",
+                DURABLEC_MAX_PAYLOAD="1000")
+    assert bulky.returncode == 1
+    message = error_line(bulky)
+    assert re.fullmatch(
+        re.escape(f"error: run Y: task 'bulky' ({tmp / 'tasks.py'}:"
+                  f"{line_of('async def bulky(n):') - 1}) returned a str that is ")
+        + r"50\d\d bytes pickled, over the DURABLEC_MAX_PAYLOAD limit of 1000 bytes; return a "
+        r"reference to large data \(a path, an object key\) or raise DURABLEC_MAX_PAYLOAD, then "
+        r"`durablec retry Y`", message)
+    bulky_run = cli.dump()
+    assert run_row(bulky_run, "Y")["status"] == "paused"
+    assert [step["key"] for step in steps_of(bulky_run, "Y")] == ["0"]  # its step is kept
+    after = bulky_run
     # An exception over the limit is still journaled (a failure must be), its message clipped.
     loud = cli("run", "tasks.py:loud", "--args", "[5000]", "--run-id", "E",
                DURABLEC_MAX_PAYLOAD="1000")
