@@ -56,7 +56,8 @@ async def bench(steps):
 """
 
 
-def _workers(tmp: Path, url: str, count: int, *options: str) -> list[subprocess.Popen[bytes]]:
+def _workers(tmp: Path, journal: Journal, count: int, *options: str) -> list[subprocess.Popen[bytes]]:
+    url = journal.engine.url.render_as_string(hide_password=False)  # journal.url hides it
     return [
         subprocess.Popen(
             [sys.executable, "-m", "durablec", "worker", "tasks.py:bench", "--db", url,
@@ -111,7 +112,7 @@ def _insert(journal: Journal, first: int, count: int, steps_per_run: int) -> flo
 
 def throughput(tmp: Path, journal: Journal, workers: int, args: argparse.Namespace) -> float:
     _reset(journal)
-    procs = _workers(tmp, journal.url, workers, "--concurrency", str(args.concurrency))
+    procs = _workers(tmp, journal, workers, "--concurrency", str(args.concurrency))
     try:
         _wait(lambda: _listening(journal) >= workers, f"{workers} workers to start")
         start = _insert(journal, 0, args.runs, args.steps)
@@ -133,7 +134,7 @@ def throughput(tmp: Path, journal: Journal, workers: int, args: argparse.Namespa
 
 def latency(tmp: Path, journal: Journal, samples: int, *options: str) -> list[float]:
     _reset(journal)
-    procs = _workers(tmp, journal.url, 1, *options)
+    procs = _workers(tmp, journal, 1, *options)
     chooser = random.Random(11)
     seen: list[float] = []
     try:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import inspect
 import marshal
 import os
 import re
@@ -221,9 +222,19 @@ def load_target(target: str, *, lint: bool = True) -> object:
         except AttributeError:
             raise UsageError(
                 f"target {target!r}: module {module.__name__!r} ({module.__file__}) has no "
-                f"attribute {name!r}; check the function's name"
+                f"attribute {name!r}; check the function's name{_offered(module)}"
             ) from None
     return found
+
+
+def _offered(module: ModuleType) -> str:
+    """The task-like names a module defines, to suggest when a target names none of them."""
+    names = sorted(
+        key for key, value in vars(module).items()
+        if not key.startswith("_") and getattr(value, "__module__", None) == module.__name__
+        and (inspect.iscoroutinefunction(value) or hasattr(value, "__durablec_policy__"))
+    )
+    return f" (its async functions and tasks: {', '.join(names)})" if names else ""
 
 
 def _import_file(target: str, path: Path, hook: ImportHook) -> ModuleType:

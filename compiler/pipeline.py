@@ -78,7 +78,10 @@ def _parse_ast(source: str, path: str) -> ast.Module:
     try:
         return ast.parse(source, filename=path)
     except SyntaxError as error:
+        text = (error.text or "").strip()
+        shown = f" in `{text}`" if text and len(text) <= 120 else ""
         raise CompileError(
-            path, error.lineno or 1, error.offset or 1, f"syntax error: {error.msg}"
+            path, error.lineno or 1, error.offset or 1,
+            f"syntax error: {error.msg}{shown}; fix it, then run the command again",
         ) from error
 

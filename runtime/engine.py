@@ -22,7 +22,13 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Final, Literal
 
-from durablec.errors import NonDeterminismError, RecordedError, SerializationError
+from durablec.errors import (
+    NonDeterminismError,
+    PayloadTooLargeError,
+    RecordedError,
+    SerializationError,
+    TamperedPayloadError,
+)
 from durablec.runtime.abi import Site, active_scope, site_callee
 from durablec.runtime.committer import Committer
 from durablec.runtime.journal import STEP_COLUMNS, Journal, now
@@ -120,13 +126,40 @@ class RunContext:
             raise self.suspend_now(Suspend("pending", "replay check reached the first live step"))
 
     def fail(self, error: BaseException) -> BaseException:
-        """Record a run-level error (non-determinism, serialization) that no ``except`` may hide."""
+        """Record a run-level error (non-determinism, serialization) that no ``except`` may hide.
+
+        The run also starts unwinding: a task that catches the error reaches no further step.
+        """
         if self.fatal is None:
             self.fatal = error
+            self.suspend_now(Suspend("paused", str(error)))
         return error
 
     def load(self, payload: bytes | None, key: str) -> Any:
-        return None if payload is None else self.codec.loads(payload, f"{self.run_id}/{key}")
+        """A recorded outcome; one that cannot be loaded stops the run (no ``except`` may hide it,
+        or the task would continue live past a step it cannot replay)."""
+        if payload is None:
+            return None
+        try:
+            return self.codec.loads(payload, f"{self.run_id}/{key}")
+        except TamperedPayloadError as exc:
+            raise self.fail(TamperedPayloadError(
+                f"run {self.run_id}, step {key}{self._where(key)}: {exc}; then `durablec retry "
+                f"{self.run_id}`. Nothing was executed past this step"
+            )) from exc
+        except Exception as exc:  # noqa: BLE001 - unpickling fails in many ways; all mean the same
+            record = self.records.get(key)
+            what = "exception" if record is not None and record.outcome == "error" else "result"
+            raise self.fail(NonDeterminismError(
+                f"run {self.run_id}, step {key}{self._where(key)}: the recorded {what} cannot be "
+                f"loaded ({type(exc).__name__}: {exc}); a class or module it needs was renamed "
+                "or removed while the run was in flight. Restore it (or run the code the run "
+                f"started with), then `durablec retry {self.run_id}`"
+            )) from exc
+
+    def _where(self, key: str) -> str:
+        record = self.records.get(key)
+        return "" if record is None else f" (`{record.callee}` at {_place(record.file, record.line)})"
 
     async def write(self, values: dict[str, Any]) -> int:
         """Commit one attempt row (group commit); a lost lease suspends the run (fencing)."""
@@ -240,8 +273,9 @@ class RunScope:
                     f"run {run.run_id}, step {key}: the journal recorded {record.kind} "
                     f"`{record.callee}` at {_place(record.file, record.line)}, but the code now "
                     f"reaches {kind} `{callee}` at {_place(_caller_file(3), site[1])}. Steps were "
-                    "reordered, added or removed while the run was in flight: restore the order "
-                    "(or run the code the run started with), then resume the run"
+                    "reordered, replaced, added or removed while the run was in flight: restore "
+                    "the order (or run the code the run started with), then `durablec retry "
+                    f"{run.run_id}`"
                 )
             )
         if record.args_digest is not None and kind == "call":
@@ -378,12 +412,20 @@ class RunScope:
         try:
             payload = run.codec.dumps(result, f"{run.run_id}/{key}")
         except Exception as exc:  # noqa: BLE001 - any pickling failure is reported the same way
+            if isinstance(exc, PayloadTooLargeError):
+                problem = (f"is {exc.size} bytes pickled, over the DURABLEC_MAX_PAYLOAD limit of "
+                           f"{exc.limit} bytes")
+                fix = ("Store large data elsewhere and return a reference to it (a path, an "
+                       "object key), or raise DURABLEC_MAX_PAYLOAD")
+            else:
+                problem = f"cannot be journaled: {exc}"
+                fix = "Return a serializable value"
             raise run.fail(
                 SerializationError(
-                    f"{_place(file, site[1])}:{site[2]}: the result of `{site_callee(site)}` "
-                    f"(a {type(result).__module__}.{type(result).__qualname__}) cannot be "
-                    f"journaled: {exc}. Return a serializable value, or add "
-                    "`# durablec: skip` to that await so it runs live on every replay"
+                    f"{_place(file, site[1])}:{site[2]}: run {run.run_id}, step {key}: the result "
+                    f"of `{site_callee(site)}` (a {type(result).__module__}."
+                    f"{type(result).__qualname__}) {problem}. {fix}, or add `# durablec: skip` "
+                    "to that await so it runs live on every replay"
                 )
             ) from exc
         values = dict(_EMPTY_STEP)
@@ -672,7 +714,8 @@ def _dump_exception(run: RunContext, key: str, exc: BaseException) -> bytes:
 
     Exceptions whose ``__init__`` takes other arguments than ``args`` (an HTTP error carrying
     its response) do not unpickle the usual way; they are rebuilt from type, args and
-    attributes instead. One that still does not round-trip becomes a RecordedError.
+    attributes instead. One that still does not round-trip, or is over DURABLEC_MAX_PAYLOAD,
+    becomes a RecordedError, its message clipped to fit: a failure is always journaled.
     """
     context = f"{run.run_id}/{key}"
     for candidate in (exc, _Rebuilt(exc)):
@@ -683,7 +726,11 @@ def _dump_exception(run: RunContext, key: str, exc: BaseException) -> bytes:
         except Exception:  # noqa: BLE001 - try the next, more tolerant, encoding
             continue
     name = f"{type(exc).__module__}.{type(exc).__qualname__}"
-    return run.codec.dumps(RecordedError(name, str(exc)), context)
+    message = str(exc)
+    room = run.codec.max_payload // 8  # characters: up to 4 bytes each, and the pickle around
+    if len(message) > room:
+        message = message[:room] + "… (clipped to fit DURABLEC_MAX_PAYLOAD)"
+    return run.codec.dumps(RecordedError(name, message), context)
 
 
 class _Rebuilt:

@@ -35,7 +35,9 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import CursorResult, Dialect, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import BindParameter, ClauseElement
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -237,8 +239,16 @@ class Journal:
     """An engine on the journal database, with the schema ensured and the hot path prepared."""
 
     def __init__(self, db: str | None = None) -> None:
-        self.url = database_url(db)
-        parsed = make_url(self.url)
+        url = database_url(db)
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise JournalError(
+                f"{url!r} is not a database URL; pass one to --db or DURABLEC_DATABASE_URL, e.g. "
+                "sqlite:///./durablec.db or postgresql://user@host/dbname"
+            ) from None
+        # The URL as messages show it: never the password.
+        self.url = parsed.render_as_string(hide_password=True)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         # Each run in flight holds a connection for its journal: the pool grows with a worker's
         # --concurrency instead of stalling at SQLAlchemy's default cap of 15.
@@ -246,9 +256,12 @@ class Journal:
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 60}
         try:
-            self.engine: Engine = create_engine(self.url, **kwargs)
+            self.engine: Engine = create_engine(parsed, **kwargs)
         except Exception as exc:
-            raise JournalError(f"cannot open the journal database {self.url!r}: {exc}") from exc
+            raise JournalError(
+                f"cannot open the journal database {self.url}: {_reason(exc)}; check the URL "
+                "(--db or DURABLEC_DATABASE_URL) and that its database driver is installed"
+            ) from exc
         if self.is_sqlite:
             sync = os.environ.get("DURABLEC_SQLITE_SYNCHRONOUS", "NORMAL").upper()
             if sync not in ("NORMAL", "FULL", "EXTRA", "OFF"):
@@ -274,6 +287,9 @@ class Journal:
     def _ensure_schema(self) -> None:
         try:
             with self.engine.begin() as conn:
+                # Before create_all: a newer journal must not gain the tables this version knows.
+                if sa_inspect(conn).has_table(meta.name):
+                    self._refuse_newer(conn)
                 SQLModel.metadata.create_all(conn, tables=list(TABLES))
                 row = conn.execute(
                     select(meta.c.value).where(meta.c.key == "schema_version")
@@ -283,11 +299,6 @@ class Journal:
                     self._install_wakeups(conn)
                     return
                 version = int(row)
-                if version > SCHEMA_VERSION:
-                    raise JournalError(
-                        f"the journal at {self.url!r} has schema version {version}, newer than this "
-                        f"durablec understands ({SCHEMA_VERSION}); upgrade durablec"
-                    )
                 for target in range(version + 1, SCHEMA_VERSION + 1):
                     for statement in _MIGRATIONS[target]:
                         conn.exec_driver_sql(statement)
@@ -302,7 +313,24 @@ class Journal:
         except JournalError:
             raise
         except Exception as exc:
-            raise JournalError(f"cannot prepare the journal at {self.url!r}: {exc}") from exc
+            check = ("that the file's directory exists and is writable" if self.is_sqlite else
+                     "that the server is running and reachable, and the user, password and "
+                     "database name")
+            raise JournalError(
+                f"cannot use the journal database {self.url}: {_reason(exc)}; check the URL "
+                f"(--db or DURABLEC_DATABASE_URL) and {check}"
+            ) from exc
+
+    def _refuse_newer(self, conn: Connection) -> None:
+        stored = conn.execute(
+            select(meta.c.value).where(meta.c.key == "schema_version")
+        ).scalar_one_or_none()
+        if stored is not None and int(stored) > SCHEMA_VERSION:
+            raise JournalError(
+                f"the journal at {self.url} has schema version {stored}, newer than this durablec "
+                f"understands ({SCHEMA_VERSION}); it was left unchanged. Upgrade durablec to the "
+                "version that wrote it, or use another journal (--db or DURABLEC_DATABASE_URL)"
+            )
 
     @contextmanager
     def writing(self) -> Iterator[Committer]:
@@ -372,6 +400,13 @@ class Prepared:
         order = self.order
         params: Any = tuple([values[name] for name in order]) if order is not None else values
         return conn.exec_driver_sql(self.sql, params)
+
+
+def _reason(exc: Exception) -> str:
+    """The first line of the driver's own message (SQLAlchemy wraps it in several lines)."""
+    cause = exc.orig if isinstance(exc, DBAPIError) else exc
+    lines = str(cause).strip().splitlines()
+    return lines[0] if lines else type(cause).__name__
 
 
 def _sqlite_pragmas(synchronous: str) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import uuid
 from dataclasses import dataclass
@@ -12,7 +13,15 @@ from typing import Any, Final
 from sqlalchemy import and_, bindparam, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from durablec.errors import DurablecError, RunNotFoundError, UsageError
+from durablec.errors import (
+    DurablecError,
+    NonDeterminismError,
+    PayloadTooLargeError,
+    RunNotFoundError,
+    SerializationError,
+    TamperedPayloadError,
+    UsageError,
+)
 from durablec.runtime.abi import active_scope
 from durablec.runtime.engine import RunContext, RunScope, Suspend
 from durablec.runtime.heartbeat import heartbeat_for
@@ -67,8 +76,17 @@ def create_run(
     """Insert a pending run unless one with this id (or task and idempotency key) exists.
 
     ``concurrency_key`` overrides the key the task computes from the arguments. Returns the run
-    id and whether it was created.
+    id and whether it was created. Arguments that do not fit the task's signature are refused
+    before anything is written (resuming an existing run ignores them).
     """
+    misfit = _misfit(task, args, kwargs)
+    if misfit is not None:
+        found = None
+        if run_id is not None or idempotency_key is not None:
+            found = _existing(journal, task, run_id, idempotency_key)
+        if found is None:
+            raise UsageError(misfit)
+        return found, False
     run_id = run_id or new_run_id()
     if concurrency_key is None:
         concurrency_key = task.concurrency_key(args, kwargs)
@@ -87,22 +105,54 @@ def create_run(
             )
         return run_id, True
     except IntegrityError:
-        with journal.begin() as conn:
-            query = select(runs.c.id, runs.c.task_id)
-            if idempotency_key is not None:
-                query = query.where(
-                    and_(runs.c.task_id == task.id, runs.c.idempotency_key == idempotency_key)
-                )
-            else:
-                query = query.where(runs.c.id == run_id)
-            row = conn.execute(query).one_or_none()
-        if row is None:
+        found = _existing(journal, task, run_id, idempotency_key)
+        if found is None:
             raise
-        if row.task_id != task.id:
-            raise UsageError(
-                f"run {row.id} belongs to task {row.task_id!r}, not {task.id!r}; pick another run id"
-            ) from None
-        return row.id, False
+        return found, False
+
+
+def _misfit(task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+    """Why ``args`` and ``kwargs`` cannot be passed to the task's function, or None."""
+    try:
+        signature = inspect.signature(task.fn)
+    except (TypeError, ValueError):
+        return None  # a callable without a readable signature is checked when it is called
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        code = getattr(task.fn, "__code__", None)
+        where = f" at {code.co_filename}:{code.co_firstlineno}" if code is not None else ""
+        given = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+        given = given if len(given) <= 200 else given[:199] + "…"
+        return (
+            f"task {task.id!r} (`{task.fn.__name__}{signature}`{where}) cannot take the "
+            f"arguments ({given}): {exc}. Pass arguments that match its "
+            "signature (`durablec run/trigger`: --args takes a JSON array of the positional "
+            "ones, --kwargs a JSON object of the keyword ones); no run was created"
+        )
+    return None
+
+
+def _existing(
+    journal: Journal, task: Task[Any, Any], run_id: str | None, idempotency_key: str | None
+) -> str | None:
+    """The id of the run of ``task`` with this id (or idempotency key), if there is one."""
+    with journal.begin() as conn:
+        query = select(runs.c.id, runs.c.task_id)
+        if idempotency_key is not None:
+            query = query.where(
+                and_(runs.c.task_id == task.id, runs.c.idempotency_key == idempotency_key)
+            )
+        else:
+            query = query.where(runs.c.id == run_id)
+        row = conn.execute(query).one_or_none()
+    if row is None:
+        return None
+    if row.task_id != task.id:
+        raise UsageError(
+            f"run {row.id} belongs to task {row.task_id!r}, not {task.id!r}; pick another run id"
+        )
+    return str(row.id)
 
 
 def _dump_run_args(
@@ -110,6 +160,12 @@ def _dump_run_args(
 ) -> tuple[bytes, str]:
     try:
         return codec.dumps((args, kwargs), f"{run_id}/args"), preview((args, kwargs), 2000)
+    except PayloadTooLargeError as exc:
+        raise UsageError(
+            f"the arguments of a run of task {task.id!r} are {exc.size} bytes pickled, over the "
+            f"DURABLEC_MAX_PAYLOAD limit of {exc.limit} bytes; pass a reference to large data "
+            "(a path, an object key), or raise DURABLEC_MAX_PAYLOAD"
+        ) from exc
     except Exception as exc:
         raise UsageError(
             f"the arguments of a run of task {task.id!r} cannot be serialized ({exc}); a run's "
@@ -204,7 +260,10 @@ async def _execute(
             # Loaded here so the rows are garbage once indexed, not held for the whole run.
             with journal.begin() as conn:
                 context.load_journal(journal.load_steps(conn, run_id))
-        args, kwargs = codec.loads(row.args, f"{run_id}/args") if row.args else ((), {})
+        try:
+            args, kwargs = codec.loads(row.args, f"{run_id}/args") if row.args else ((), {})
+        except Exception as exc:  # noqa: BLE001 - unpickling fails in many ways; all stop the run
+            return _unloadable_args(journal, context, exc)
         root = RunScope(context, "", task.__durablec_policy__)
         beat = None if check_only else heartbeat_for(journal)
         if beat is not None:
@@ -214,6 +273,28 @@ async def _execute(
         finally:
             if beat is not None:
                 beat.drop(context)
+
+
+def _unloadable_args(journal: Journal, context: RunContext, exc: Exception) -> Outcome:
+    """Pause a run whose recorded arguments cannot be loaded; nothing of it runs."""
+    run_id = context.run_id
+    error: DurablecError
+    if isinstance(exc, TamperedPayloadError):
+        error = TamperedPayloadError(
+            f"run {run_id}, its arguments: {exc}; then `durablec retry {run_id}`. Nothing of the "
+            "run was executed"
+        )
+    else:
+        error = NonDeterminismError(
+            f"run {run_id}: its recorded arguments cannot be loaded ({type(exc).__name__}: "
+            f"{exc}); a class or module they need was renamed or removed since the run started. "
+            f"Restore it (or run the code the run started with), then `durablec retry {run_id}`"
+        )
+    if context.check_only:
+        return Outcome(run_id, "checked", error=error)
+    _write_run(journal, context, status="paused", error_type=type(error).__name__,
+               error_message=str(error), **release_values())
+    return Outcome(run_id, "paused", error=error, message=str(error))
 
 
 async def _body(root: RunScope, task: Task[Any, Any], args: Any, kwargs: Any) -> Any:
@@ -262,13 +343,22 @@ async def _settle(
         try:
             payload = context.codec.dumps(result, f"{run_id}/result")
         except Exception as exc:  # noqa: BLE001 - reported as a paused run with the reason
+            if isinstance(exc, PayloadTooLargeError):
+                problem = (f"is {exc.size} bytes pickled, over the DURABLEC_MAX_PAYLOAD limit of "
+                           f"{exc.limit} bytes; return a reference to large data (a path, an "
+                           "object key) or raise DURABLEC_MAX_PAYLOAD")
+            else:
+                problem = f"cannot be journaled ({exc}); return a serializable value"
+            code = getattr(task.fn, "__code__", None)
+            where = f" ({code.co_filename}:{code.co_firstlineno})" if code is not None else ""
             message = (
-                f"task {task.id!r} returned a {type(result).__qualname__} that cannot be journaled "
-                f"({exc}); return a serializable value, then resume run {run_id}"
+                f"run {run_id}: task {task.id!r}{where} returned a {type(result).__qualname__} "
+                f"that {problem}, then `durablec retry {run_id}`"
             )
             await _finish(context, status="paused", error_type="SerializationError",
                           error_message=message, **release_values())
-            return Outcome(run_id, "paused", message=message)
+            # Carried as the error so that `durablec run` reports it like a step's result (exit 1).
+            return Outcome(run_id, "paused", error=SerializationError(message), message=message)
         at = now()
         if not await _finish(
             context, status="completed", result=payload, result_repr=preview(result),

@@ -4,6 +4,9 @@ A payload is one tag byte then the body: ``P`` plain pickle, ``S`` a 32-byte HMA
 pickle. The MAC covers the row's identity (run id and step key) as well as the pickle, so a valid
 payload cannot be moved to another row. With ``DURABLEC_SECRET`` set every payload is signed and
 an unsigned or mis-signed one is refused before it is unpickled (unpickling runs code).
+
+A pickle larger than ``DURABLEC_MAX_PAYLOAD`` bytes (16 MiB by default) is refused when it is
+recorded: a journal row that size slows every replay of the run and strains the database.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from typing import Any, Final
 
 import cloudpickle
 
-from durablec.errors import TamperedPayloadError
+from durablec.errors import ConfigError, PayloadTooLargeError, TamperedPayloadError
 
-__all__ = ["Codec", "canonical_digest", "preview"]
+__all__ = ["DEFAULT_MAX_PAYLOAD", "Codec", "canonical_digest", "preview"]
+
+DEFAULT_MAX_PAYLOAD: Final = 16 * 1024 * 1024
 
 _PLAIN: Final = b"P"
 _SIGNED: Final = b"S"
@@ -48,21 +53,37 @@ def _plain(obj: object, depth: int) -> bool:
 
 
 class Codec:
-    """Serializes and signs journal payloads with one secret (or none)."""
+    """Serializes and signs journal payloads with one secret (or none), up to a size limit."""
 
-    __slots__ = ("_secret",)
+    __slots__ = ("_secret", "max_payload")
 
-    def __init__(self, secret: str | None = None) -> None:
+    def __init__(self, secret: str | None = None, max_payload: int = DEFAULT_MAX_PAYLOAD) -> None:
         self._secret = secret.encode() if secret else None
+        self.max_payload = max_payload
 
     @classmethod
     def from_env(cls) -> Codec:
-        return cls(os.environ.get("DURABLEC_SECRET") or None)
+        text = os.environ.get("DURABLEC_MAX_PAYLOAD")
+        limit = DEFAULT_MAX_PAYLOAD
+        if text:
+            try:
+                limit = int(text)
+            except ValueError:
+                limit = 0
+            if limit <= 0:
+                raise ConfigError(
+                    f"DURABLEC_MAX_PAYLOAD={text!r} is not a positive number of bytes; set it to "
+                    f"e.g. {DEFAULT_MAX_PAYLOAD} (16 MiB, the default) or unset it"
+                )
+        return cls(os.environ.get("DURABLEC_SECRET") or None, limit)
 
     def dumps(self, obj: object, context: str) -> bytes:
-        """Pickle ``obj``; raises whatever pickling raises (the caller names the site)."""
+        """Pickle ``obj``; raises whatever pickling raises (the caller names the site), or
+        PayloadTooLargeError over the size limit."""
         # Plain data pickles to the same bytes either way; the stdlib pickler is cheaper to start.
         body = pickle.dumps(obj, _PROTOCOL) if _plain(obj, 2) else cloudpickle.dumps(obj)
+        if len(body) > self.max_payload:
+            raise PayloadTooLargeError(context, len(body), self.max_payload)
         if self._secret is None:
             return _PLAIN + body
         return _SIGNED + self._mac(context, body) + body
@@ -79,7 +100,8 @@ class Codec:
             if not hmac.compare_digest(mac, self._mac(context, body)):
                 raise TamperedPayloadError(
                     f"journal payload of {context} fails its HMAC check: the row was altered or "
-                    "signed with another DURABLEC_SECRET; it was not unpickled"
+                    "signed with another DURABLEC_SECRET; it was not unpickled. Restore the row "
+                    "from a backup, or set DURABLEC_SECRET to the secret it was signed with"
                 )
         elif tag == _PLAIN:
             if self._secret is not None:
@@ -88,7 +110,10 @@ class Codec:
                     "refusing to unpickle it (unset the secret only if you trust this database)"
                 )
         else:
-            raise TamperedPayloadError(f"journal payload of {context} has an unknown format")
+            raise TamperedPayloadError(
+                f"journal payload of {context} has an unknown format: the row was altered or "
+                "written by another program; it was not unpickled. Restore it from a backup"
+            )
         return cloudpickle.loads(body)
 
     def _mac(self, context: str, body: bytes) -> bytes:

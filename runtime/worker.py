@@ -63,7 +63,9 @@ async def work(
     stopping = stop or asyncio.Event()
     helpers = [asyncio.create_task(_set_when(stopping, wake))]
     if listening:
-        helpers.append(asyncio.create_task(listen_for_runs(journal.url, wake.set)))
+        # The engine's URL keeps the password that journal.url (for messages) hides.
+        secret_url = journal.engine.url.render_as_string(hide_password=False)
+        helpers.append(asyncio.create_task(listen_for_runs(secret_url, wake.set)))
 
     def find(task_id: str) -> Task[Any, Any]:
         return known.get(task_id) or lookup(task_id)

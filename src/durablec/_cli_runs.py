@@ -14,7 +14,13 @@ from typing import Any
 
 import click
 
-from durablec.errors import DurablecError, NonDeterminismError, SerializationError, UsageError
+from durablec.errors import (
+    DurablecError,
+    JournalError,
+    NonDeterminismError,
+    SerializationError,
+    UsageError,
+)
 from durablec.exitcodes import ExitCode
 from durablec.runtime.client import Client, result_of
 from durablec.runtime.runner import Outcome, create_run, execute, journal_for
@@ -39,18 +45,27 @@ def _load_task(target: str, lint: bool) -> Task[Any, Any]:
         return found
     if callable(found) and asyncio.iscoroutinefunction(found):
         return as_task(found)
-    raise UsageError(f"target {target!r} is not an async function or a @durablec.task")
+    raise UsageError(
+        f"target {target!r} is a {type(found).__name__}, not an async function or a "
+        "@durablec.task; name the `async def` (or task) to run"
+    )
 
 
 def _json_arg(text: str | None, kind: type, option: str) -> Any:
     if text is None:
         return kind()
+    shape, example = ("array", "'[21, \"eu\"]'") if kind is list else ("object", "'{\"n\": 2}'")
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UsageError(f"{option}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        raise UsageError(
+            f"{option} {text!r}: not valid JSON ({exc.msg} at column {exc.colno}); pass a JSON "
+            f"{shape}, quoted for the shell, e.g. {option} {example}"
+        ) from None
     if not isinstance(value, kind):
-        raise UsageError(f"{option} takes a JSON {'array' if kind is list else 'object'}")
+        raise UsageError(
+            f"{option} takes a JSON {shape}, not {text!r}; e.g. {option} {example}"
+        )
     return value
 
 
@@ -103,6 +118,10 @@ def run(
         if isinstance(error, (NonDeterminismError, SerializationError)):
             click.echo(f"error: {error}", err=True)
             sys.exit(ExitCode.FINDINGS)
+        if isinstance(error, JournalError):
+            # The journal cannot be read as it is (a tampered row): fixed outside the code.
+            click.echo(f"error: {error}", err=True)
+            sys.exit(ExitCode.USAGE)
         click.echo(f"durablec: {error}", err=True)
         sys.exit(ExitCode.SUSPENDED)
     except Exception as error:  # noqa: BLE001 - the task's own exception ends the run failed
@@ -160,7 +179,9 @@ def worker(
                f"(concurrency {concurrency})", err=True)
 
     def report(outcome: Outcome) -> None:
-        click.echo(f"durablec worker: run {outcome.run_id} {outcome.status}", err=True)
+        # A run that stopped for a person (paused, failed) says why, so nobody has to dig.
+        reason = f": {outcome.message}" if outcome.status in ("paused", "failed") else ""
+        click.echo(f"durablec worker: run {outcome.run_id} {outcome.status}{reason}", err=True)
 
     async def serve() -> None:
         stop = asyncio.Event()

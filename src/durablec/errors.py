@@ -6,8 +6,10 @@
     ├── ConfigError                bad [tool.durablec] configuration
     ├── UsageError                 a command or API called with arguments that cannot work
     ├── NotCompiledError           a task's module was not compiled, so it cannot run durably
-    ├── NonDeterminismError        replay found another step (or other arguments) than recorded
+    ├── NonDeterminismError        replay found another step (or other arguments) than recorded,
+    │                              or cannot load a recorded outcome (its class is gone)
     ├── SerializationError         a step's result cannot be journaled
+    │   └── PayloadTooLargeError   a pickled payload is over DURABLEC_MAX_PAYLOAD
     ├── JournalError               the journal cannot be used (schema too new, tampered payload)
     │   └── TamperedPayloadError   a signed payload failed its HMAC check
     ├── RunNotFoundError           no run with that id in the journal
@@ -34,6 +36,7 @@ __all__ = [
     "JournalError",
     "NonDeterminismError",
     "NotCompiledError",
+    "PayloadTooLargeError",
     "RecordedError",
     "RunFailedError",
     "RunNotFoundError",
@@ -68,7 +71,8 @@ class FindingsError(DurablecError):
         listed = "; ".join(map(str, self.diagnostics))
         super().__init__(
             f"{path}: not imported, {len(self.diagnostics)} determinism finding(s): {listed}; fix "
-            "them, allow one on its line with '# durablec: allow[CODE]', or import with lint=False"
+            "them, allow one on its line with '# durablec: allow[CODE]', or import with lint=False "
+            "(--no-lint on the command line)"
         )
 
 
@@ -85,7 +89,8 @@ class NotCompiledError(DurablecError):
 
 
 class NonDeterminismError(DurablecError):
-    """On replay the code took another step, or passed other arguments, than the journal recorded.
+    """On replay the code took another step, or passed other arguments, than the journal recorded,
+    or a recorded outcome can no longer be loaded (a class it needs was renamed or removed).
 
     The run is left resumable: fix the code (or deploy the version the run started with) and
     resume it.
@@ -94,6 +99,20 @@ class NonDeterminismError(DurablecError):
 
 class SerializationError(DurablecError):
     """A step's outcome cannot be serialized into the journal."""
+
+
+class PayloadTooLargeError(SerializationError):
+    """A pickled payload is larger than ``DURABLEC_MAX_PAYLOAD`` bytes; it was not journaled."""
+
+    def __init__(self, context: str, size: int, limit: int) -> None:
+        self.context = context
+        self.size = size
+        self.limit = limit
+        super().__init__(
+            f"the payload of {context} is {size} bytes pickled, over the DURABLEC_MAX_PAYLOAD "
+            f"limit of {limit} bytes; store large data elsewhere and journal a reference to it "
+            "(a path, an object key), or raise DURABLEC_MAX_PAYLOAD"
+        )
 
 
 class JournalError(DurablecError):

@@ -15,11 +15,13 @@ class ExitCode(IntEnum):
 
     FINDINGS = 1
     """The command ran and found problems: lint findings, compile errors, a stale build under
-    ``--check``, or a run that ended failed."""
+    ``--check``, a run that ended failed, a run paused because the code no longer replays its
+    journal or a result cannot be journaled, or histories that diverge under ``replay --check``."""
 
     USAGE = 2
-    """The command could not run as called: bad options, a missing path or target, or any other
-    ``DurablecError`` (its message is printed on one line)."""
+    """The command could not run as called: bad options, a missing path or target, arguments
+    that do not fit the task, a journal it cannot use (unreachable, newer schema, a tampered
+    row), or any other ``DurablecError`` (its message is printed on one line)."""
 
     SUSPENDED = 3
     """``durablec run`` stopped because the run is suspended (a durable sleep or a wait for an
