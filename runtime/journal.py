@@ -213,7 +213,8 @@ class Journal:
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:
-            kwargs["connect_args"] = {"timeout": 60}
+            busy = _busy_timeout()
+            kwargs["connect_args"] = {"timeout": busy}
         try:
             self.engine: Engine = create_engine(self.url, **kwargs)
         except Exception as exc:
@@ -224,7 +225,7 @@ class Journal:
                 raise JournalError(
                     f"DURABLEC_SQLITE_SYNCHRONOUS={sync!r} is not one of NORMAL, FULL, EXTRA, OFF"
                 )
-            event.listen(self.engine, "connect", _sqlite_pragmas(sync))
+            event.listen(self.engine, "connect", _sqlite_pragmas(sync, busy))
         self._ensure_schema()
 
     def close(self) -> None:
@@ -277,12 +278,26 @@ class Journal:
         return list(rows)
 
 
-def _sqlite_pragmas(synchronous: str) -> Any:
+def _busy_timeout() -> float:
+    """Seconds an SQLite write waits for another process's lock: DURABLEC_SQLITE_BUSY_TIMEOUT."""
+    text = os.environ.get("DURABLEC_SQLITE_BUSY_TIMEOUT", "60")
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise JournalError(
+            f"DURABLEC_SQLITE_BUSY_TIMEOUT={text!r} is not a number of seconds >= 0 (default 60)"
+        )
+    return seconds
+
+
+def _sqlite_pragmas(synchronous: str, busy: float) -> Any:
     def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
-        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy * 1000)}")
         cursor.close()
 
     return on_connect
