@@ -133,7 +133,16 @@ class RunContext:
         values["run_id"] = self.run_id
         values["fence_run"] = self.run_id
         values["fence_epoch"] = self.epoch
-        step_id = self.journal.insert_step(self.conn, values)
+        try:
+            step_id = self.journal.insert_step(self.conn, values)
+        except Exception as exc:
+            # Not the step's failure: the task must neither see it nor go on past an unrecorded
+            # step. Stop like a lost lease (nothing more written); a resume runs the step again.
+            raise self.suspend_now(
+                Suspend("running", f"run {self.run_id}, step {values['key']}: the journal could "
+                        f"not record the step ({type(exc).__name__}: {exc}); the run stopped "
+                        "there and resumes from that step once the database accepts writes")
+            ) from exc
         if step_id is None:
             raise self.suspend_now(
                 Suspend("running", f"run {self.run_id}: lease lost to another worker; not writing")
