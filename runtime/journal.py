@@ -237,34 +237,43 @@ class Journal:
             yield conn
 
     def _ensure_schema(self) -> None:
-        try:
-            with self.engine.begin() as conn:
-                SQLModel.metadata.create_all(conn, tables=list(TABLES))
-                row = conn.execute(
-                    select(meta.c.value).where(meta.c.key == "schema_version")
-                ).scalar_one_or_none()
-                if row is None:
-                    conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
-                    return
-                version = int(row)
-                if version > SCHEMA_VERSION:
-                    raise JournalError(
-                        f"the journal at {self.url!r} has schema version {version}, newer than this "
-                        f"durablec understands ({SCHEMA_VERSION}); upgrade durablec"
-                    )
-                for target in range(version + 1, SCHEMA_VERSION + 1):
-                    for statement in _MIGRATIONS[target]:
-                        conn.exec_driver_sql(statement)
-                if version != SCHEMA_VERSION:
-                    conn.execute(
-                        update(meta)
-                        .where(meta.c.key == "schema_version")
-                        .values(value=str(SCHEMA_VERSION))
-                    )
-        except JournalError:
-            raise
-        except Exception as exc:
-            raise JournalError(f"cannot prepare the journal at {self.url!r}: {exc}") from exc
+        for last in (False, True):
+            try:
+                self._prepare_schema()
+                return
+            except JournalError:
+                raise
+            except Exception as exc:
+                # Another process may have created the tables (or the version row) between our
+                # look and our CREATE: look again, once. An error that persists is reported.
+                if last:
+                    message = f"cannot prepare the journal at {self.url!r}: {exc}"
+                    raise JournalError(message) from exc
+
+    def _prepare_schema(self) -> None:
+        with self.engine.begin() as conn:
+            SQLModel.metadata.create_all(conn, tables=list(TABLES))
+            row = conn.execute(
+                select(meta.c.value).where(meta.c.key == "schema_version")
+            ).scalar_one_or_none()
+            if row is None:
+                conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
+                return
+            version = int(row)
+            if version > SCHEMA_VERSION:
+                raise JournalError(
+                    f"the journal at {self.url!r} has schema version {version}, newer than this "
+                    f"durablec understands ({SCHEMA_VERSION}); upgrade durablec"
+                )
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[target]:
+                    conn.exec_driver_sql(statement)
+            if version != SCHEMA_VERSION:
+                conn.execute(
+                    update(meta)
+                    .where(meta.c.key == "schema_version")
+                    .values(value=str(SCHEMA_VERSION))
+                )
 
     def insert_step(self, conn: Connection, values: dict[str, Any]) -> int | None:
         """Record one attempt and commit; None when the lease was lost (nothing written)."""
