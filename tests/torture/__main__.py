@@ -18,7 +18,8 @@ from .driver import torture
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.torture", description=__doc__)
     parser.add_argument("--kills", type=int, default=2000, help="workers to SIGKILL (default 2000)")
-    parser.add_argument("--seed", type=int, default=None, help="seed of the kill moments (default random)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of the kill moments (default random)")
     parser.add_argument("--lanes", type=int, default=2, help="tortures side by side (default 2)")
     parser.add_argument("--keep", type=Path, default=None,
                         help="work in this directory and keep it (default: a temporary one)")

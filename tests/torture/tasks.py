@@ -71,7 +71,8 @@ async def flaky(label: str, key: str) -> str:
 async def helper(label: str, count: int) -> str:
     digest = hashlib.sha256()
     for index in range(count):
-        digest.update(await work(f"{label}.{index}", 50 + index, pause(index), durablec.idempotency_key()))
+        key = durablec.idempotency_key()  # names the step of the await on the next line
+        digest.update(await work(f"{label}.{index}", 50 + index, pause(index), key))
     return digest.hexdigest()
 
 
@@ -79,7 +80,8 @@ async def helper(label: str, count: int) -> str:
 async def torture(steps: int, big: int, nap: float) -> dict[str, str]:
     digest = hashlib.sha256()
     for index in range(steps):
-        digest.update(await work(f"s{index}", 100 + 997 * index, pause(index), durablec.idempotency_key()))
+        key = durablec.idempotency_key()
+        digest.update(await work(f"s{index}", 100 + 997 * index, pause(index), key))
     payload = await work("big", big, 0.005, durablec.idempotency_key())
     measured = await measure(payload, durablec.idempotency_key())
     flakes = await flaky("flaky", durablec.idempotency_key())

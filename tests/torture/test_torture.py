@@ -17,7 +17,8 @@ def test_random_kills_keep_every_promise(tmp_path: Path) -> None:
     kills = max(CI_KILLS, int(os.environ.get("TORTURE_KILLS", CI_KILLS)))
     figures = torture(kills, seed, tmp_path)
     assert figures.violations == [], (
-        f"{figures.report()}; repeat with TORTURE_SEED={seed}:\n" + "\n".join(figures.violations[:20])
+        f"{figures.report()}; repeat with TORTURE_SEED={seed}:\n"
+        + "\n".join(figures.violations[:20])
     )
     assert figures.kills >= CI_KILLS
     # Not vacuous: kills landed inside steps, and whole rounds of runs completed and were checked.
