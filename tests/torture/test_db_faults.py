@@ -8,6 +8,9 @@ step once the fault is gone, with nothing journaled before the fault lost or dup
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -18,7 +21,9 @@ import durablec
 import pytest
 from sqlalchemy import create_engine, text
 
-from .faulty import assert_resumed, assert_stopped_at, setup, start, started, wait_for
+from .faulty import (
+    assert_resumed, assert_stopped_at, lines, setup, start, started, trigger, wait_for,
+)
 
 LOCKER = """
 import sqlite3, sys
@@ -139,3 +144,21 @@ def test_sqlite_busy_timeout_is_a_setting(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("DURABLEC_SQLITE_BUSY_TIMEOUT", "soon")
     with pytest.raises(JournalError, match="DURABLEC_SQLITE_BUSY_TIMEOUT='soon' is not a number"):
         durablec.Client(f"sqlite:///{tmp_path / 'b.db'}")
+
+
+def test_worker_runs_again_a_step_it_could_not_record(tmp_path: Path) -> None:
+    """In a worker, the run whose step could not be recorded is due again at once: the worker
+    resumes it and runs that step again, and the task never saw the failure."""
+    setup(tmp_path)
+    db = f"sqlite:///{tmp_path / 'j.db'}"
+    run_id = trigger(tmp_path, db)
+    proc = subprocess.run(
+        [sys.executable, "inject.py", "worker", "tasks.py:flow", "--no-lint", "--poll", "0.05",
+         "--until-idle"], cwd=tmp_path, capture_output=True, text=True,
+        env=dict(os.environ, DURABLEC_DATABASE_URL=db, FAULT_LOG=str(tmp_path / "log"),
+                 FAIL_COMMIT="3"))
+    assert proc.returncode == 0, proc.stderr
+    assert f"run {run_id} running" in proc.stderr and f"run {run_id} completed" in proc.stderr
+    result = asyncio.run(durablec.Client(db).handle(run_id).result())
+    assert_resumed(tmp_path, json.dumps(result), Counter(range(6)) + Counter([2]))
+    assert len({pid for _, pid in lines(tmp_path)}) == 1  # one worker did it all
