@@ -170,7 +170,16 @@ class RunContext:
         values["fence_run"] = self.run_id
         values["fence_epoch"] = self.epoch
         insert_step = self.journal.insert_step
-        step_id = await self.writer.write(lambda conn: insert_step(conn, values))
+        try:
+            step_id = await self.writer.write(lambda conn: insert_step(conn, values))
+        except Exception as exc:
+            # Not the step's failure: the task must neither see it nor go on past an unrecorded
+            # step. Stop like a lost lease (nothing more written); a resume runs the step again.
+            raise self.suspend_now(
+                Suspend("running", f"run {self.run_id}, step {values['key']}: the journal could "
+                        f"not record the step ({type(exc).__name__}: {exc}); the run stopped "
+                        "there and resumes from that step once the database accepts writes")
+            ) from exc
         if step_id is None:
             raise self.suspend_now(
                 Suspend("running", f"run {self.run_id}: lease lost to another worker; not writing")

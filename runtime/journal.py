@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import CursorResult, Dialect, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import BindParameter, ClauseElement
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -254,7 +254,8 @@ class Journal:
         # --concurrency instead of stalling at SQLAlchemy's default cap of 15.
         kwargs: dict[str, Any] = {"pool_size": 20, "max_overflow": -1}
         if self.is_sqlite:
-            kwargs["connect_args"] = {"timeout": 60}
+            busy = _busy_timeout()
+            kwargs["connect_args"] = {"timeout": busy}
         try:
             self.engine: Engine = create_engine(parsed, **kwargs)
         except Exception as exc:
@@ -268,7 +269,7 @@ class Journal:
                 raise JournalError(
                     f"DURABLEC_SQLITE_SYNCHRONOUS={sync!r} is not one of NORMAL, FULL, EXTRA, OFF"
                 )
-            event.listen(self.engine, "connect", _sqlite_pragmas(sync))
+            event.listen(self.engine, "connect", _sqlite_pragmas(sync, busy))
         self._ensure_schema()
         self._prepared: dict[tuple[str, ...], Prepared] = {}
         self._insert_step = self.prepare(
@@ -284,42 +285,63 @@ class Journal:
         with self.engine.begin() as conn:
             yield conn
 
-    def _ensure_schema(self) -> None:
+    @contextmanager
+    def failures(self, run_id: str) -> Iterator[None]:
+        """Database errors while executing run ``run_id``, as a JournalError saying what to do."""
         try:
-            with self.engine.begin() as conn:
-                # Before create_all: a newer journal must not gain the tables this version knows.
-                if sa_inspect(conn).has_table(meta.name):
-                    self._refuse_newer(conn)
-                SQLModel.metadata.create_all(conn, tables=list(TABLES))
-                row = conn.execute(
-                    select(meta.c.value).where(meta.c.key == "schema_version")
-                ).scalar_one_or_none()
-                if row is None:
-                    conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
-                    self._install_wakeups(conn)
-                    return
-                version = int(row)
-                for target in range(version + 1, SCHEMA_VERSION + 1):
-                    for statement in _MIGRATIONS[target]:
-                        conn.exec_driver_sql(statement)
-                if version < 2:
-                    self._install_wakeups(conn)
-                if version != SCHEMA_VERSION:
-                    conn.execute(
-                        update(meta)
-                        .where(meta.c.key == "schema_version")
-                        .values(value=str(SCHEMA_VERSION))
-                    )
-        except JournalError:
-            raise
-        except Exception as exc:
-            check = ("that the file's directory exists and is writable" if self.is_sqlite else
-                     "that the server is running and reachable, and the user, password and "
-                     "database name")
+            yield
+        except SQLAlchemyError as exc:
             raise JournalError(
-                f"cannot use the journal database {self.url}: {_reason(exc)}; check the URL "
-                f"(--db or DURABLEC_DATABASE_URL) and {check}"
+                f"run {run_id}: the journal at {self.url} failed: {_reason(exc)}; what it recorded "
+                f"is kept, and once the database accepts writes `durablec run --run-id {run_id}` "
+                "or a worker resumes the run from its last recorded step"
             ) from exc
+
+    def _ensure_schema(self) -> None:
+        for last in (False, True):
+            try:
+                self._prepare_schema()
+                return
+            except JournalError:
+                raise
+            except Exception as exc:
+                # Another process may have created the tables (or the version row) between our
+                # look and our CREATE: look again, once. An error that persists is reported.
+                if not last:
+                    continue
+                check = ("that the file's directory exists and is writable" if self.is_sqlite else
+                         "that the server is running and reachable, and the user, password and "
+                         "database name")
+                raise JournalError(
+                    f"cannot use the journal database {self.url}: {_reason(exc)}; check the URL "
+                    f"(--db or DURABLEC_DATABASE_URL) and {check}"
+                ) from exc
+
+    def _prepare_schema(self) -> None:
+        with self.engine.begin() as conn:
+            # Before create_all: a newer journal must not gain the tables this version knows.
+            if sa_inspect(conn).has_table(meta.name):
+                self._refuse_newer(conn)
+            SQLModel.metadata.create_all(conn, tables=list(TABLES))
+            row = conn.execute(
+                select(meta.c.value).where(meta.c.key == "schema_version")
+            ).scalar_one_or_none()
+            if row is None:
+                conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
+                self._install_wakeups(conn)
+                return
+            version = int(row)
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[target]:
+                    conn.exec_driver_sql(statement)
+            if version < 2:
+                self._install_wakeups(conn)
+            if version != SCHEMA_VERSION:
+                conn.execute(
+                    update(meta)
+                    .where(meta.c.key == "schema_version")
+                    .values(value=str(SCHEMA_VERSION))
+                )
 
     def _refuse_newer(self, conn: Connection) -> None:
         stored = conn.execute(
@@ -409,12 +431,26 @@ def _reason(exc: Exception) -> str:
     return lines[0] if lines else type(cause).__name__
 
 
-def _sqlite_pragmas(synchronous: str) -> Any:
+def _busy_timeout() -> float:
+    """Seconds an SQLite write waits for another process's lock: DURABLEC_SQLITE_BUSY_TIMEOUT."""
+    text = os.environ.get("DURABLEC_SQLITE_BUSY_TIMEOUT", "60")
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise JournalError(
+            f"DURABLEC_SQLITE_BUSY_TIMEOUT={text!r} is not a number of seconds >= 0 (default 60)"
+        )
+    return seconds
+
+
+def _sqlite_pragmas(synchronous: str, busy: float) -> Any:
     def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
-        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy * 1000)}")
         cursor.close()
 
     return on_connect

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from typing import Any, Final
 
 from sqlalchemy import and_, bindparam, exists, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from durablec.errors import (
     DurablecError,
@@ -193,6 +193,15 @@ async def execute(
     the recorded history is replayed and the run stops at its first live step. ``claimed`` is
     the (run row, epoch) of a lease a worker's claim already took for ``owner``.
     """
+    with journal.failures(run_id):
+        return await _resume(journal, run_id, lookup, wait=wait, owner=owner,
+                             check_only=check_only, claimed=claimed)
+
+
+async def _resume(
+    journal: Journal, run_id: str, lookup: Any, *, wait: bool, owner: Owner | None,
+    check_only: bool, claimed: tuple[Any, int] | None,
+) -> Outcome | None:
     owner = owner or Owner.here()
     codec = Codec.from_env()
     if check_only:
@@ -240,9 +249,10 @@ async def start(
     )
     insert_run = journal.prepare(("insert_run", *vars(row)), lambda: insert(runs).values(
         {name: bindparam(name, type_=runs.c[name].type) for name in vars(row)}))
-    with journal.writing() as writer:
-        await writer.write(lambda conn: insert_run.execute(conn, vars(row)))
-    return await _execute(journal, codec, row, row.lease_epoch, owner, task, False, False)
+    with journal.failures(run_id):
+        with journal.writing() as writer:
+            await writer.write(lambda conn: insert_run.execute(conn, vars(row)))
+        return await _execute(journal, codec, row, row.lease_epoch, owner, task, False, False)
 
 
 async def _execute(
@@ -390,7 +400,14 @@ async def _settle(
 def _suspend(journal: Journal, context: RunContext, suspend: Suspend) -> Outcome:
     run_id = context.run_id
     if suspend.status == "running":
-        # The lease was lost: the new holder owns the row now.
+        # The lease was lost (the new holder owns the row, and this fenced write matches
+        # nothing) or the journal failed a write: then hand the run back, so that any worker,
+        # this one included, resumes it as soon as the database accepts writes again. If this
+        # write fails too, the lease expires instead.
+        try:
+            _write_run(journal, context, status="pending", **release_values())
+        except SQLAlchemyError:
+            pass
         return Outcome(run_id, "running", message=suspend.reason)
     with journal.begin() as conn:
         written = conn.execute(
@@ -451,9 +468,16 @@ async def _finish(context: RunContext, **values: Any) -> bool:
     values["fence_run"] = context.run_id
     values["fence_epoch"] = context.epoch
     assert context.writer is not None
-    written: bool = await context.writer.write(
-        lambda conn: statement.execute(conn, values).rowcount == 1
-    )
+    try:
+        written: bool = await context.writer.write(
+            lambda conn: statement.execute(conn, values).rowcount == 1
+        )
+    except Exception as exc:  # noqa: BLE001 - like an unrecorded step: stop, resume later
+        context.suspend_now(Suspend(
+            "running", f"run {context.run_id}: the journal could not record how the run ended "
+            f"({type(exc).__name__}: {exc}); it stays running and a resume replays it to the end "
+            "once the database accepts writes"))
+        return False
     return written
 
 
@@ -471,6 +495,8 @@ def _write_run(journal: Journal, context: RunContext, **values: Any) -> bool:
 
 
 def _lost(journal: Journal, context: RunContext) -> Outcome:
+    if context.suspend is not None and context.suspend.status == "running":
+        return Outcome(context.run_id, "running", message=context.suspend.reason)
     with journal.begin() as conn:
         row = conn.execute(select(runs).where(runs.c.id == context.run_id)).one()
     if row.status in TERMINAL:

@@ -16,6 +16,8 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from durablec.errors import DurablecError
 from durablec.runtime.claim import Claimer
 from durablec.runtime.engine import Suspend
@@ -89,12 +91,20 @@ async def work(
         while not stopping.is_set():
             wake.clear()
             free = concurrency - len(running)
-            claimed = await asyncio.to_thread(claimer.claim, free) if free > 0 else []
+            failed = False
+            try:
+                claimed = await asyncio.to_thread(claimer.claim, free) if free > 0 else []
+            except SQLAlchemyError as exc:
+                failed = True
+                # A database that is down or failing over: keep serving, try again next poll.
+                print(f"durablec worker: cannot claim runs from {journal.url}: "
+                      f"{str(exc).splitlines()[0]}; trying again in {interval:g} s", file=sys.stderr)
+                claimed = []
             for row, epoch in claimed:
                 job = running[row.id] = asyncio.create_task(one(row, epoch))
                 job.add_done_callback(functools.partial(_ended, running, row.id, wake))
             # A run that ended during the claim (wake set) may have made another due: look again.
-            if until_idle and not claimed and not running and not wake.is_set():
+            if until_idle and not (claimed or running or failed or wake.is_set()):
                 break
             if claimed and len(claimed) == free:
                 continue  # the next claim finds no free slot and waits for one
