@@ -110,15 +110,20 @@ def test_sigkill_then_resume(tmp_path: Path, crash_points: list[str]) -> None:
     lines = _lines(tmp_path)
     ends = Counter(line[4:] for line in lines if line.startswith("end "))
     starts = Counter(line[6:] for line in lines if line.startswith("start "))
-    # Every checkpoint completed exactly once ...
-    assert ends == Counter({"a": 1, "pay": 1, "c": 1, "d": 1, "e1": 1, "e2": 1})
-    # ... and only the ones in flight at a kill (and the failed charge attempt) started again.
     rerun = Counter(point.split("@")[0] for point in crash_points)
-    expected = Counter({name: 1 for name in ends}) + rerun + Counter({"pay": 1})
     # c and d run concurrently under one gather: a kill that lands in one may also land in the
-    # other, which then (and only then) starts once more.
+    # other, which then (and only then) starts once more; it may even have ended, its outcome
+    # not yet committed (at-least-once execution).
     siblings = {"c": "d", "d": "c"}
-    allowed = expected + Counter(siblings[name] for name in rerun.elements() if name in siblings)
+    hit = Counter(siblings[name] for name in rerun.elements() if name in siblings)
+    # Every checkpoint completed exactly once (but a sibling caught by a kill) ...
+    once = Counter({"a": 1, "pay": 1, "c": 1, "d": 1, "e1": 1, "e2": 1})
+    assert set(ends) == set(once)
+    for name in once:
+        assert once[name] <= ends[name] <= once[name] + hit[name], (name, ends)
+    # ... and only the ones in flight at a kill (and the failed charge attempt) started again.
+    expected = Counter({name: 1 for name in ends}) + rerun + Counter({"pay": 1})
+    allowed = expected + hit
     assert set(starts) == set(expected)
     for name in expected:
         assert expected[name] <= starts[name] <= allowed[name], (name, starts, expected)
