@@ -16,7 +16,7 @@ from durablec.runtime.abi import active_scope
 from durablec.runtime.engine import RunContext, RunScope, Suspend
 from durablec.runtime.heartbeat import heartbeat_for
 from durablec.runtime.journal import TERMINAL, Journal, events, held, now, runs
-from durablec.runtime.lease import Owner, acquire, release_values
+from durablec.runtime.lease import LEASE_SECONDS, Owner, acquire, release_values
 from durablec.runtime.serde import Codec, preview
 from durablec.runtime.task import Task
 
@@ -62,11 +62,13 @@ def create_run(
     idempotency_key: str | None = None,
     parent_run_id: str | None = None,
     concurrency_key: str | None = None,
+    holder: Owner | None = None,
 ) -> tuple[str, bool]:
     """Insert a pending run unless one with this id (or task and idempotency key) exists.
 
-    ``concurrency_key`` overrides the key the task computes from the arguments. Returns the run
-    id and whether it was created.
+    ``concurrency_key`` overrides the key the task computes from the arguments. A ``holder``
+    that is about to execute the run itself inserts it leased to itself, so that no worker
+    claims it first. Returns the run id and whether it was created.
     """
     run_id = run_id or new_run_id()
     if concurrency_key is None:
@@ -81,6 +83,10 @@ def create_run(
             "arguments are journaled so any worker can start it: pass serializable values"
         ) from exc
     at = now()
+    lease: dict[str, Any] = {} if holder is None else {
+        "status": "running", "lease_owner": holder.id, "lease_host": holder.host,
+        "lease_pid": holder.pid, "lease_expires_at": at + LEASE_SECONDS,
+    }
     try:
         with journal.begin() as conn:
             conn.execute(
@@ -90,7 +96,7 @@ def create_run(
                     parent_run_id=parent_run_id, module_hash=task.module_hash, attempt=1,
                     lease_epoch=0, created_at=at, updated_at=at,
                     queue=task.queue.name if task.queue else None, concurrency_key=concurrency_key,
-                )
+                ).values(**lease)
             )
         return run_id, True
     except IntegrityError:
