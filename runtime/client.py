@@ -13,6 +13,7 @@ from durablec.errors import DurablecError, RunFailedError, RunNotFoundError, Run
 from durablec.runtime.engine import Suspend, run_scope
 from durablec.runtime.journal import TERMINAL, Journal, now, runs, steps
 from durablec.runtime.journal import events as events_table
+from durablec.runtime.lease import Owner
 from durablec.runtime.runner import Outcome, create_run, execute, journal_for, outcome_of, start
 from durablec.runtime.serde import Codec, preview
 from durablec.runtime.task import Task, as_task, lookup
@@ -87,9 +88,11 @@ async def arun(
     if run_id is None:
         outcome: Outcome | None = await start(journal, made, args, kwargs)
     else:
-        run_id, _ = create_run(journal, made, args, kwargs, run_id=run_id)
+        owner = Owner.here()
+        run_id, _ = create_run(journal, made, args, kwargs, run_id=run_id, holder=owner)
         outcome = await execute(
-            journal, run_id, lambda task_id: made if task_id == made.id else lookup(task_id)
+            journal, run_id, lambda task_id: made if task_id == made.id else lookup(task_id),
+            owner=owner,
         )
     assert outcome is not None
     result: R = result_of(outcome)

@@ -72,12 +72,15 @@ def create_run(
     idempotency_key: str | None = None,
     parent_run_id: str | None = None,
     concurrency_key: str | None = None,
+    holder: Owner | None = None,
 ) -> tuple[str, bool]:
     """Insert a pending run unless one with this id (or task and idempotency key) exists.
 
-    ``concurrency_key`` overrides the key the task computes from the arguments. Returns the run
-    id and whether it was created. Arguments that do not fit the task's signature are refused
-    before anything is written (resuming an existing run ignores them).
+    ``concurrency_key`` overrides the key the task computes from the arguments. A ``holder``
+    that is about to execute the run itself inserts it leased to itself, so that no worker
+    claims it first. Arguments that do not fit the task's signature are refused before anything
+    is written (resuming an existing run ignores them). Returns the run id and whether it was
+    created.
     """
     misfit = _misfit(task, args, kwargs)
     if misfit is not None:
@@ -92,6 +95,10 @@ def create_run(
         concurrency_key = task.concurrency_key(args, kwargs)
     args_blob, args_repr = _dump_run_args(Codec.from_env(), task, run_id, args, kwargs)
     at = now()
+    lease: dict[str, Any] = {} if holder is None else {
+        "status": "running", "lease_owner": holder.id, "lease_host": holder.host,
+        "lease_pid": holder.pid, "lease_expires_at": at + LEASE_SECONDS,
+    }
     try:
         with journal.begin() as conn:
             conn.execute(
@@ -101,7 +108,7 @@ def create_run(
                     parent_run_id=parent_run_id, module_hash=task.module_hash, attempt=1,
                     lease_epoch=0, created_at=at, updated_at=at,
                     queue=task.queue.name if task.queue else None, concurrency_key=concurrency_key,
-                )
+                ).values(**lease)
             )
         return run_id, True
     except IntegrityError:
@@ -234,6 +241,9 @@ async def start(
     the other runs of this event loop.
     """
     task.check_compiled()
+    misfit = _misfit(task, args, kwargs)
+    if misfit is not None:
+        raise UsageError(misfit)
     owner = Owner.here()
     codec = Codec.from_env()
     run_id = new_run_id()

@@ -23,6 +23,7 @@ from durablec.errors import (
 )
 from durablec.exitcodes import ExitCode
 from durablec.runtime.client import Client, result_of
+from durablec.runtime.lease import Owner
 from durablec.runtime.runner import Outcome, create_run, execute, journal_for
 from durablec.runtime.serde import Codec, preview
 from durablec.runtime.task import Task, as_task, lookup
@@ -98,12 +99,14 @@ def run(
     kwargs = _json_arg(kwargs_json, dict, "--kwargs")
     task = _load_task(target, not no_lint)
     journal = journal_for(db)
-    run_id, created = create_run(journal, task, tuple(args), kwargs, run_id=run_id)
+    owner = Owner.here()
+    run_id, created = create_run(journal, task, tuple(args), kwargs, run_id=run_id, holder=owner)
     click.echo(f"durablec: run {run_id} ({'started' if created else 'resumed'}, task {task.id})",
                err=True)
     try:
         outcome = asyncio.run(
-            execute(journal, run_id, lambda task_id: task if task_id == task.id else lookup(task_id))
+            execute(journal, run_id, lambda task_id: task if task_id == task.id else lookup(task_id),
+                    owner=owner)
         )
     except (NonDeterminismError, SerializationError) as error:
         click.echo(f"error: {error}", err=True)

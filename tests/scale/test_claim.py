@@ -128,6 +128,21 @@ def test_runs_of_dead_local_holders_are_taken_over_at_once(db_url: str) -> None:
     assert [(row.id, epoch) for row, epoch in claimed] == [(dead_id, 5)]
 
 
+def test_a_run_started_in_process_is_not_claimed_by_workers(db_url: str) -> None:
+    journal = Journal(db_url)
+    task = Task(_noop, id="inline")
+    me = Owner.here()
+    run_id, _ = create_run(journal, task, (), {}, holder=me)  # as `durablec run` does
+    assert Claimer(journal, Owner.here(), [task]).claim(5) == []
+    row = journal_row(journal, run_id)
+    assert (row.status, row.lease_owner, row.lease_epoch) == ("running", me.id, 0)
+
+
+def journal_row(journal: Journal, run_id: str) -> Any:
+    with journal.begin() as conn:
+        return conn.execute(runs.select().where(runs.c.id == run_id)).one()
+
+
 def test_sleeping_runs_are_claimed_when_due(db_url: str) -> None:
     journal = Journal(db_url)
     task = Task(_noop, id="nap")
