@@ -136,6 +136,7 @@ def rotated(items: list[System], by: int) -> list[System]:
 
 def measure_cases(plan: Plan, backends: list[str], dbs: Databases, build: Path,
                   figures: Figures) -> None:
+    """Record the runs to recover, then every case in rounds, the floor in each round too."""
     systems = [s for s in SYSTEMS if s.backend in backends]
     snapshots: dict[tuple[str, str, int], str] = {}
     for system in systems:
@@ -149,6 +150,7 @@ def measure_cases(plan: Plan, backends: list[str], dbs: Databases, build: Path,
         t = spawn(["side_durablec.py", "transparent", "100000", "-", str(build)])
         figures.add("transparent", "-", "baseline", t["baseline_us"])
         figures.add("transparent", "-", "compiled", t["compiled_us"])
+        measure_floor(plan, backends, dbs, figures)
         for system in rotated(systems, r):
             b, k = system.backend, system.key
             figures.add("steps", b, k, side(system, "steps", plan.steps, dbs.fresh(b), build)
@@ -174,16 +176,16 @@ FLOORS = (
 
 
 def measure_floor(plan: Plan, backends: list[str], dbs: Databases, figures: Figures) -> None:
-    for r in range(plan.rounds):
-        for backend, mode, sync in FLOORS:
-            if backend not in backends:
-                continue
-            setting = f"{mode}/{sync}" if backend == "sqlite" else "sync_commit=on"
-            for rows, commits in ((1, plan.commits), (100, max(10, plan.commits // 20))):
-                url = dbs.fresh(backend)
-                target = url.removeprefix("sqlite:///") if backend == "sqlite" else url
-                got = spawn(["floor.py", backend, target, mode, sync, str(rows), str(commits)])
-                figures.add(f"floor_{rows}", backend, setting, got["us_per_commit"])
+    """One round of the raw floor: measured in every round, beside the cases it bounds."""
+    for backend, mode, sync in FLOORS:
+        if backend not in backends:
+            continue
+        setting = f"{mode}/{sync}" if backend == "sqlite" else "sync_commit=on"
+        for rows, commits in ((1, plan.commits), (100, max(10, plan.commits // 20))):
+            url = dbs.fresh(backend)
+            target = url.removeprefix("sqlite:///") if backend == "sqlite" else url
+            got = spawn(["floor.py", backend, target, mode, sync, str(rows), str(commits)])
+            figures.add(f"floor_{rows}", backend, setting, got["us_per_commit"])
 
 
 @contextmanager
@@ -234,7 +236,6 @@ def main() -> None:
         build = Path(tmp) / "build"
         compile_tasks(build)
         dbs = Databases(Path(tmp), pg)
-        measure_floor(plan, backends, dbs, figures)
         measure_cases(plan, backends, dbs, build, figures)
     print_table(figures, plan.recover, backends, plan)
     print(f"\n{plan.rounds} rounds, {time.perf_counter() - started:.0f} s; python "
