@@ -166,15 +166,9 @@ def _server() -> tuple[PostgresServer, str]:
     if bindir is None:
         raise SystemExit("bench/scale.py: PostgreSQL (initdb, pg_ctl) is not installed; "
                          "pass --db URL of a PostgreSQL database instead")
-    server = PostgresServer(bindir)
+    server = PostgresServer(bindir, fsync=True)  # durable commits, as PostgreSQL ships
     server.start()
     url = server.create_database()
-    import psycopg
-
-    with psycopg.connect(server.url("postgres"), autocommit=True) as conn:
-        # tests/pg.py turns fsync off for speed; a benchmark pays for durable commits.
-        conn.execute("ALTER SYSTEM SET fsync = on")
-        conn.execute("SELECT pg_reload_conf()")
     return server, url
 
 

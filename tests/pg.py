@@ -4,7 +4,7 @@ PostgreSQL refuses to run as root, so when the suite runs as root the server run
 ``postgres`` user through ``runuser``. Tests that need it are skipped (with the reason) only
 when the server binaries are absent.
 
-    from tests.pg import postgres_url   # pytest fixture, session scoped: a fresh database URL
+    postgres_url   # pytest fixture (offered to every test by tests/conftest.py): a fresh database URL
 """
 
 from __future__ import annotations

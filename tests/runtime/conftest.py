@@ -1,4 +1,4 @@
-"""Fixtures for runtime tests: real journal databases and task modules compiled from text."""
+"""Fixtures for runtime tests: task modules compiled from text (journal fixtures: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,27 +10,8 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from pg import pg_server, postgres_url  # noqa: E402
-
-from durablec.compiler.pipeline import compile_source  # noqa: E402
-from helpers import Loader  # noqa: E402
-
-__all__ = ["pg_server", "postgres_url"]
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'journal.db'}"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The journal URL, once for a real SQLite file and once for a real PostgreSQL."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'journal.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
+from durablec.compiler.pipeline import compile_source
+from helpers import Loader
 
 
 @pytest.fixture

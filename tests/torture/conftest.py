@@ -1,20 +1,12 @@
-"""Fixtures for the crash-safety tests: the throwaway PostgreSQL of tests/pg.py, and no process
-left behind by a test that failed half-way (one paused, or holding a step)."""
+"""Fixtures for the crash-safety tests: no process left behind by a test that failed half-way
+(one paused, or holding a step)."""
 
 from __future__ import annotations
 
 import signal
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from pg import pg_server, postgres_url  # noqa: E402
-
-__all__ = ["pg_server", "postgres_url"]
 
 
 @pytest.fixture(autouse=True)
