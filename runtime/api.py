@@ -13,11 +13,11 @@ import uuid as _uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, exists, select, update
 
 from durablec.errors import UsageError
 from durablec.runtime.engine import RunScope, Suspend, _mark_settled, run_scope
-from durablec.runtime.journal import events
+from durablec.runtime.journal import events, held
 from durablec.runtime.journal import now as _clock
 
 __all__ = ["idempotency_key", "now", "random", "sleep", "uuid4", "wait_for_event"]
@@ -135,5 +135,14 @@ def _take_event(scope: RunScope, name: str) -> tuple[bool, Any]:
         if row is None:
             return False, None
         if row.consumed_key is None:
-            conn.execute(update(events).where(events.c.id == row.id).values(consumed_key=key))
+            taken = conn.execute(
+                update(events)
+                .where(events.c.id == row.id, events.c.consumed_key.is_(None),
+                       exists().where(held(run.run_id, run.epoch)))
+                .values(consumed_key=key)
+            ).rowcount
+            if taken != 1:  # fenced: the run's new lease holder receives the event instead
+                raise run.suspend_now(Suspend(
+                    "running", f"run {run.run_id}: lease lost to another worker; event {name!r} "
+                    "left for it"))
     return True, run.load(row.payload, f"event/{name}")

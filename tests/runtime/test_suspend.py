@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import subprocess
+from typing import Any
 
 import pytest
+from sqlalchemy import event, select
 
 import durablec
 from durablec.errors import RunSuspendedError, UsageError
+from durablec.runtime.journal import events
 from durablec.runtime.lease import Owner, acquire
 from durablec.runtime.runner import create_run, journal_for
 from durablec.runtime.worker import work
@@ -78,6 +82,34 @@ def test_wait_for_event_and_send_event(load: Loader, db_url: str) -> None:
     assert mod.CALLS == ["asked"]
     with pytest.raises(UsageError, match="no longer receive"):
         client.send_event("e1", "approval", {})
+
+
+def test_an_executor_that_lost_its_lease_leaves_the_event_to_the_new_holder(
+    load: Loader, sqlite_url: str
+) -> None:
+    mod = load(FLOWS)
+    client = durablec.Client(sqlite_url)
+    with pytest.raises(RunSuspendedError):
+        durablec.run(mod.approve, "o8", db=sqlite_url, run_id="e2")
+    client.send_event("e2", "approval", {"by": "ana"})
+    journal = journal_for(sqlite_url)
+
+    def take_over(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        # Another executor takes the run over just as this one looks for its event.
+        if statement.lstrip().startswith("SELECT durablec_events.id"):
+            with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as other:
+                other.execute("UPDATE durablec_runs SET lease_epoch = lease_epoch + 1")
+
+    event.listen(journal.engine, "before_cursor_execute", take_over)
+    try:
+        with pytest.raises(RunSuspendedError) as info:
+            durablec.run(mod.approve, "o8", db=sqlite_url, run_id="e2")
+    finally:
+        event.remove(journal.engine, "before_cursor_execute", take_over)
+    assert "lease lost" in str(info.value)
+    with journal.begin() as conn:
+        consumed = conn.execute(select(events.c.consumed_key)).scalars().all()
+    assert consumed == [None]  # left for the new holder
 
 
 def test_child_run_result_wakes_parent(load: Loader, db_url: str) -> None:
