@@ -250,8 +250,8 @@ class Journal:
         # The URL as messages show it: never the password.
         self.url = parsed.render_as_string(hide_password=True)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        # Each run in flight holds a connection for its journal: the pool grows with a worker's
-        # --concurrency instead of stalling at SQLAlchemy's default cap of 15.
+        # Runs share the group commit's connection; claims, heartbeats and run-level writes borrow
+        # more from threads. No cap, so none of them ever waits for SQLAlchemy's default of 15.
         kwargs: dict[str, Any] = {"pool_size": 20, "max_overflow": -1}
         if self.is_sqlite:
             busy = _busy_timeout()
