@@ -5,7 +5,7 @@ batch schedules a flush for the next loop iteration. The flush executes every qu
 transaction on the committer's one connection, commits, and only then resolves the futures, so no
 task continues past a checkpoint whose outcome is not committed. When the transaction fails it is
 rolled back and its exception is raised into every writer of the batch: nothing of the batch is
-recorded and no writer continues. A lone run pays one loop iteration per write; runs that reach
+recorded and no writer continues (the engine stops each such run; its task never sees the error). A lone run pays one loop iteration per write; runs that reach
 their checkpoints together pay one commit between them.
 
 The transaction runs inline, in the loop. Committing from a thread (so the loop could go on
