@@ -319,18 +319,25 @@ class Journal:
 
     def _prepare_schema(self) -> None:
         with self.engine.begin() as conn:
-            # Before create_all: a newer journal must not gain the tables this version knows.
+            stored = None
             if sa_inspect(conn).has_table(meta.name):
-                self._refuse_newer(conn)
+                stored = conn.execute(
+                    select(meta.c.value).where(meta.c.key == "schema_version")
+                ).scalar_one_or_none()
+            # Before create_all: a newer journal must not gain the tables this version knows.
+            if stored is not None and int(stored) > SCHEMA_VERSION:
+                raise JournalError(
+                    f"the journal at {self.url} has schema version {stored}, newer than this "
+                    f"durablec understands ({SCHEMA_VERSION}); it was left unchanged. Upgrade "
+                    "durablec to the version that wrote it, or use another journal (--db or "
+                    "DURABLEC_DATABASE_URL)"
+                )
             SQLModel.metadata.create_all(conn, tables=list(TABLES))
-            row = conn.execute(
-                select(meta.c.value).where(meta.c.key == "schema_version")
-            ).scalar_one_or_none()
-            if row is None:
+            if stored is None:
                 conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
                 self._install_wakeups(conn)
                 return
-            version = int(row)
+            version = int(stored)
             for target in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in _MIGRATIONS[target]:
                     conn.exec_driver_sql(statement)
@@ -342,17 +349,6 @@ class Journal:
                     .where(meta.c.key == "schema_version")
                     .values(value=str(SCHEMA_VERSION))
                 )
-
-    def _refuse_newer(self, conn: Connection) -> None:
-        stored = conn.execute(
-            select(meta.c.value).where(meta.c.key == "schema_version")
-        ).scalar_one_or_none()
-        if stored is not None and int(stored) > SCHEMA_VERSION:
-            raise JournalError(
-                f"the journal at {self.url} has schema version {stored}, newer than this durablec "
-                f"understands ({SCHEMA_VERSION}); it was left unchanged. Upgrade durablec to the "
-                "version that wrote it, or use another journal (--db or DURABLEC_DATABASE_URL)"
-            )
 
     @contextmanager
     def writing(self) -> Iterator[Committer]:
