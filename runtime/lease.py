@@ -21,7 +21,9 @@ from sqlalchemy import select, tuple_, update
 from durablec.errors import RunNotFoundError
 from durablec.runtime.journal import TERMINAL, Journal, held, now, runs
 
-__all__ = ["LEASE_SECONDS", "Owner", "acquire", "lease_values", "release_values", "renew_all"]
+__all__ = [
+    "LEASE_SECONDS", "Owner", "acquire", "holding", "lease_values", "release_values", "renew_all",
+]
 
 LEASE_SECONDS: Final = float(os.environ.get("DURABLEC_LEASE_SECONDS", "15"))
 
@@ -99,11 +101,7 @@ def acquire(journal: Journal, run_id: str, owner: Owner, *, wait: bool) -> tuple
             taken = conn.execute(
                 update(runs)
                 .where(held(run_id, row.lease_epoch))
-                .values(
-                    lease_owner=owner.id, lease_host=owner.host, lease_pid=owner.pid,
-                    lease_expires_at=at + LEASE_SECONDS, lease_epoch=epoch, status="running",
-                    updated_at=at,
-                )
+                .values(lease_values(owner, at))
             ).rowcount
         if taken == 1:
             return row, epoch
@@ -123,13 +121,17 @@ def renew_all(journal: Journal, leases: list[tuple[str, int]]) -> set[str]:
         return set(kept.scalars())
 
 
-def lease_values(owner: Owner, at: float) -> dict[str, Any]:
-    """The columns a claim sets: this owner holds the run, under a new epoch."""
+def holding(owner: Owner, at: float) -> dict[str, Any]:
+    """The columns of a run that ``owner`` executes, leased from ``at``."""
     return {
         "lease_owner": owner.id, "lease_host": owner.host, "lease_pid": owner.pid,
-        "lease_expires_at": at + LEASE_SECONDS, "lease_epoch": runs.c.lease_epoch + 1,
-        "status": "running", "updated_at": at,
+        "lease_expires_at": at + LEASE_SECONDS, "status": "running",
     }
+
+
+def lease_values(owner: Owner, at: float) -> dict[str, Any]:
+    """The columns a claim or takeover sets: this owner holds the run, under a new epoch."""
+    return {**holding(owner, at), "lease_epoch": runs.c.lease_epoch + 1, "updated_at": at}
 
 
 def bound_idle_transaction(journal: Journal, conn: Any) -> None:

@@ -26,7 +26,7 @@ from durablec.runtime.abi import active_scope
 from durablec.runtime.engine import RunContext, RunScope, Suspend
 from durablec.runtime.heartbeat import heartbeat_for
 from durablec.runtime.journal import TERMINAL, Journal, events, held, now, runs
-from durablec.runtime.lease import LEASE_SECONDS, Owner, acquire, release_values
+from durablec.runtime.lease import Owner, acquire, holding, release_values
 from durablec.runtime.serde import Codec, preview
 from durablec.runtime.task import Task
 
@@ -91,25 +91,12 @@ def create_run(
             raise UsageError(misfit)
         return found, False
     run_id = run_id or new_run_id()
-    if concurrency_key is None:
-        concurrency_key = task.concurrency_key(args, kwargs)
-    args_blob, args_repr = _dump_run_args(Codec.from_env(), task, run_id, args, kwargs)
-    at = now()
-    lease: dict[str, Any] = {} if holder is None else {
-        "status": "running", "lease_owner": holder.id, "lease_host": holder.host,
-        "lease_pid": holder.pid, "lease_expires_at": at + LEASE_SECONDS,
-    }
+    values = _new_run(task, run_id, args, kwargs, Codec.from_env(), holder=holder,
+                      idempotency_key=idempotency_key, parent_run_id=parent_run_id,
+                      concurrency_key=concurrency_key)
     try:
         with journal.begin() as conn:
-            conn.execute(
-                insert(runs).values(
-                    id=run_id, task_id=task.id, status="pending", args=args_blob,
-                    args_repr=args_repr, idempotency_key=idempotency_key,
-                    parent_run_id=parent_run_id, module_hash=task.module_hash, attempt=1,
-                    lease_epoch=0, created_at=at, updated_at=at,
-                    queue=task.queue.name if task.queue else None, concurrency_key=concurrency_key,
-                ).values(**lease)
-            )
+            conn.execute(insert(runs).values(values))
         return run_id, True
     except IntegrityError:
         found = _existing(journal, task, run_id, idempotency_key)
@@ -180,6 +167,28 @@ def _dump_run_args(
         ) from exc
 
 
+def _new_run(
+    task: Task[Any, Any], run_id: str, args: tuple[Any, ...], kwargs: dict[str, Any],
+    codec: Codec, *, holder: Owner | None, idempotency_key: str | None = None,
+    parent_run_id: str | None = None, concurrency_key: str | None = None,
+) -> dict[str, Any]:
+    """The row of a new run (epoch 0): pending, or already leased to ``holder``."""
+    args_blob, args_repr = _dump_run_args(codec, task, run_id, args, kwargs)
+    at = now()
+    values: dict[str, Any] = {
+        "id": run_id, "task_id": task.id, "status": "pending", "args": args_blob,
+        "args_repr": args_repr, "idempotency_key": idempotency_key,
+        "parent_run_id": parent_run_id, "module_hash": task.module_hash, "attempt": 1,
+        "lease_epoch": 0, "created_at": at, "updated_at": at,
+        "queue": task.queue.name if task.queue else None,
+        "concurrency_key": (concurrency_key if concurrency_key is not None
+                            else task.concurrency_key(args, kwargs)),
+    }
+    if holder is not None:
+        values.update(holding(holder, at))
+    return values
+
+
 _ARGS_MISMATCH: Final = os.environ.get("DURABLEC_ARGS_MISMATCH", "error")
 _INLINE_SLEEP: Final = float(os.environ.get("DURABLEC_INLINE_SLEEP", "1"))
 
@@ -247,21 +256,14 @@ async def start(
     owner = Owner.here()
     codec = Codec.from_env()
     run_id = new_run_id()
-    args_blob, args_repr = _dump_run_args(codec, task, run_id, args, kwargs)
-    at = now()
-    row = SimpleNamespace(
-        id=run_id, task_id=task.id, status="running", args=args_blob, args_repr=args_repr,
-        parent_run_id=None, module_hash=task.module_hash, attempt=1, lease_owner=owner.id,
-        lease_host=owner.host, lease_pid=owner.pid, lease_expires_at=at + LEASE_SECONDS,
-        lease_epoch=1, created_at=at, updated_at=at,
-        queue=task.queue.name if task.queue else None,
-        concurrency_key=task.concurrency_key(args, kwargs),
-    )
-    insert_run = journal.prepare(("insert_run", *vars(row)), lambda: insert(runs).values(
-        {name: bindparam(name, type_=runs.c[name].type) for name in vars(row)}))
+    values = _new_run(task, run_id, args, kwargs, codec, holder=owner)
+    values["lease_epoch"] = 1  # the first lease, which execute() would otherwise take
+    row = SimpleNamespace(**values)
+    insert_run = journal.prepare(("insert_run", *values), lambda: insert(runs).values(
+        {name: bindparam(name, type_=runs.c[name].type) for name in values}))
     with journal.failures(run_id):
         with journal.writing() as writer:
-            await writer.write(lambda conn: insert_run.execute(conn, vars(row)))
+            await writer.write(lambda conn: insert_run.execute(conn, values))
         return await _execute(journal, codec, row, row.lease_epoch, owner, task, False, False)
 
 
