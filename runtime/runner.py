@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import os
 import uuid
 from dataclasses import dataclass
@@ -107,9 +106,8 @@ def create_run(
 
 def _misfit(task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
     """Why ``args`` and ``kwargs`` cannot be passed to the task's function, or None."""
-    try:
-        signature = inspect.signature(task.fn)
-    except (TypeError, ValueError):
+    signature = task.signature
+    if signature is None:
         return None  # a callable without a readable signature is checked when it is called
     try:
         signature.bind(*args, **kwargs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dis
 import functools
 import hashlib
+import inspect
 import sys
 from collections.abc import Callable, Coroutine
 from types import CodeType
@@ -96,6 +97,15 @@ class Task(Generic[P, R]):
                 except OSError:
                     return None
         return self._module_hash
+
+    @functools.cached_property
+    def signature(self) -> inspect.Signature | None:
+        """The function's signature (None if it has no readable one), read once: every new run's
+        arguments are checked against it."""
+        try:
+            return inspect.signature(self.fn)
+        except (TypeError, ValueError):
+            return None
 
     def check_compiled(self) -> None:
         """Refuse to run durably a task whose module was not compiled by durablec."""
