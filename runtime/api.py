@@ -16,7 +16,9 @@ from typing import Any
 from sqlalchemy import and_, exists, select, update
 
 from durablec.errors import UsageError
-from durablec.runtime.engine import RunScope, Suspend, _mark_settled, run_scope
+from durablec.runtime.abi import active_scope
+from durablec.runtime.control import Suspend, mark_settled
+from durablec.runtime.engine import RunScope, run_scope
 from durablec.runtime.journal import events, held
 from durablec.runtime.journal import now as _clock
 
@@ -45,8 +47,14 @@ def idempotency_key() -> str:
     ``payments.charge(..., idempotency_key=durablec.idempotency_key())``. Outside a run it is a
     fresh random key (there is nothing to keep stable).
     """
-    scope = run_scope()
-    if scope is None:
+    from durablec.runtime.step import LiveScope
+
+    scope = active_scope.get()
+    if isinstance(scope, LiveScope):
+        # Inside a @durablec.step body: the key of that step, the same on each of its attempts.
+        scope = scope.step
+        return _uuid.uuid4().hex if scope is None else f"{scope.run.run_id}/{scope.path}"
+    if not isinstance(scope, RunScope):
         return _uuid.uuid4().hex
     return f"{scope.run.run_id}/{scope.peek_key()}"
 
@@ -108,7 +116,7 @@ async def wait_for_event(name: str, timeout: float | None = None) -> Any:
         return payload
     if deadline is not None and _clock() >= deadline:
         # Settled: retrying would replay the same deadline, so the task gets it at once.
-        raise _mark_settled(TimeoutError(f"run {scope.run.run_id}: no event {name!r} within {timeout} s"))
+        raise mark_settled(TimeoutError(f"run {scope.run.run_id}: no event {name!r} within {timeout} s"))
     raise scope.run.suspend_now(
         Suspend("waiting", f"waiting for event {name!r}", wake_at=deadline, waiting_for=name)
     )

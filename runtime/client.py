@@ -10,7 +10,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import and_, insert, select, update
 
 from durablec.errors import DurablecError, RunFailedError, RunNotFoundError, RunSuspendedError, UsageError
-from durablec.runtime.engine import Suspend, run_scope
+from durablec.runtime.control import Suspend
+from durablec.runtime.engine import run_scope
 from durablec.runtime.journal import TERMINAL, Journal, now, runs, steps
 from durablec.runtime.journal import events as events_table
 from durablec.runtime.lease import Owner
@@ -259,7 +260,10 @@ class Client:
         with self.journal.begin() as conn:
             conn.execute(
                 update(steps)
-                .where(and_(steps.c.run_id == run_id, steps.c.outcome == "error", steps.c.final))
+                # A failed body row stays final: it ends the body's budget, and the
+                # resume restarts the body from its last checkpoint with a new one.
+                .where(and_(steps.c.run_id == run_id, steps.c.outcome == "error", steps.c.final,
+                            steps.c.kind != "body"))
                 .values(final=False)
             )
             conn.execute(

@@ -15,7 +15,8 @@ import threading
 from dataclasses import dataclass
 from typing import Final
 
-from durablec.runtime.engine import RunContext, Suspend
+from durablec.runtime.context import RunContext
+from durablec.runtime.control import Suspend
 from durablec.runtime.journal import Journal
 from durablec.runtime.lease import LEASE_SECONDS, renew_all
 

@@ -394,6 +394,12 @@ class Journal:
         one query. Payloads stay bytes: each is unpickled only when its step is replayed."""
         return conn.execute(_LOAD_STEPS, {"run_id": run_id}).all()
 
+    def load_result(self, conn: Connection, step_id: int) -> bytes | None:
+        """One step's recorded payload, for a step recorded earlier in this same execution."""
+        payload: bytes | None = conn.execute(
+            select(steps.c.result).where(steps.c.id == step_id)).scalar_one_or_none()
+        return payload
+
 
 class Prepared:
     """A Core statement compiled once and executed as driver SQL.

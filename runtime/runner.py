@@ -21,8 +21,10 @@ from durablec.errors import (
     TamperedPayloadError,
     UsageError,
 )
-from durablec.runtime.abi import active_scope
-from durablec.runtime.engine import RunContext, RunScope, Suspend
+from durablec.runtime.context import RunContext
+from durablec.runtime.control import Suspend
+from durablec.runtime.engine import RunScope, run_body
+from durablec.runtime.failures import dump_exception
 from durablec.runtime.heartbeat import heartbeat_for
 from durablec.runtime.journal import TERMINAL, Journal, events, held, now, runs
 from durablec.runtime.lease import Owner, acquire, holding, release_values
@@ -318,11 +320,7 @@ def _unloadable_args(journal: Journal, context: RunContext, exc: Exception) -> O
 
 
 async def _body(root: RunScope, task: Task[Any, Any], args: Any, kwargs: Any) -> Any:
-    token = active_scope.set(root)
-    try:
-        return await task.fn(*args, **kwargs)
-    finally:
-        active_scope.reset(token)
+    return await run_body(root, task.fn, args, kwargs)
 
 
 async def _settle(
@@ -388,15 +386,13 @@ async def _settle(
             return _lost(journal, context)
         _wake_parent(journal, row.parent_run_id, run_id)
         return Outcome(run_id, "completed", result=result)
-    from durablec.runtime.engine import _dump_exception
-
     status = "failed"
     if task.retry.kind == "manual":
         status = "paused"
     elif task.dead_letter is not None:
         status = "dead_lettered"
     if not await _finish(
-        context, status=status, result=_dump_exception(context, "result", error),
+        context, status=status, result=dump_exception(context.codec, f"{run_id}/result", error),
         error_type=f"{type(error).__module__}.{type(error).__qualname__}",
         error_message=str(error), dead_letter=task.dead_letter if status == "dead_lettered" else None,
         finished_at=None if status == "paused" else now(), **release_values(),

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
 from durablec.errors import NotCompiledError, UsageError
 from durablec.runtime import abi
-from durablec.runtime.engine import TaskPolicy
+from durablec.runtime.context import TaskPolicy
 from durablec.runtime.policy import DEFAULT_RETRY, Retry
 from durablec.runtime.queue import Queue
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from durablec.errors import DurablecError
 from durablec.runtime.claim import Claimer
-from durablec.runtime.engine import Suspend
+from durablec.runtime.control import Suspend
 from durablec.runtime.heartbeat import heartbeat_for
 from durablec.runtime.lease import Owner
 from durablec.runtime.notify import listen as listen_for_runs

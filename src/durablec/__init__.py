@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from durablec.runtime.client import Client, Handle, RunInfo, arun, run, send_event
     from durablec.runtime.policy import Retry
     from durablec.runtime.queue import Queue
+    from durablec.runtime.resources import resource
+    from durablec.runtime.step import step
     from durablec.runtime.task import Task, task
 
 _HOMES = {
@@ -36,6 +38,8 @@ _HOMES = {
     "send_event": "durablec.runtime.client",
     "Retry": "durablec.runtime.policy",
     "Queue": "durablec.runtime.queue",
+    "resource": "durablec.runtime.resources",
+    "step": "durablec.runtime.step",
     "Task": "durablec.runtime.task",
     "task": "durablec.runtime.task",
 }
@@ -52,9 +56,11 @@ __all__ = [
     "idempotency_key",
     "now",
     "random",
+    "resource",
     "run",
     "send_event",
     "sleep",
+    "step",
     "task",
     "uuid4",
     "wait_for_event",

@@ -15,7 +15,7 @@ def test_public_names_are_pinned() -> None:
     assert sorted(durablec.__all__) == [
         "Client", "Handle", "Queue", "Retry", "RunInfo", "Task", "__version__", "arun",
         "idempotency_key",
-        "now", "random", "run", "send_event", "sleep", "task", "uuid4", "wait_for_event",
+        "now", "random", "resource", "run", "send_event", "sleep", "step", "task", "uuid4", "wait_for_event",
     ]
     for name in durablec.__all__:
         assert hasattr(durablec, name), name

@@ -150,7 +150,7 @@ def test_unserializable_result_fails_at_record_time(load: Loader, db_url: str) -
     with pytest.raises(SerializationError) as info:
         durablec.run(mod.unserializable, db=db_url, run_id="u1")
     message = str(info.value)
-    assert "make_lock" in message and "lock" in message and "# durablec: skip" in message
+    assert "make_lock" in message and "lock" in message and "durablec.resource" in message and "@durablec.step" in message
     assert f"{mod.__file__}:" in message
     assert durablec.Client(db_url).get("u1").status == "paused"
 

@@ -1,0 +1,233 @@
+"""The state of one execution of one run: its journal index, its lease fence, how it stops.
+
+The index holds the final outcome of every step, loaded once when the execution starts and
+extended by each step it records. When an exception escapes a scope (the task body or a compiled
+helper) and the scope is retried, :meth:`RunContext.rewind` removes from the index what the new
+attempt must run again: the scope's last step and everything recorded after it began. The same
+rewind is applied when the journal is loaded, at each row that records such a retry, so a retry in
+this process, after a suspension and after a crash see the same index (docs/runtime.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from durablec.errors import NonDeterminismError, TamperedPayloadError
+from durablec.runtime.committer import Committer
+from durablec.runtime.control import Suspend
+from durablec.runtime.journal import Journal
+from durablec.runtime.policy import Retry
+from durablec.runtime.serde import Codec
+
+__all__ = ["BODY_KEY", "RunContext", "StepRecord", "TaskPolicy", "place"]
+
+ArgsMismatch = Literal["error", "warn"]
+
+BODY_KEY: Final = ""
+"""The key of the rows that record a failed attempt of the task body (the root scope)."""
+
+_SLOT_ENDS: Final = frozenset(".:#<>")
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPolicy:
+    """What governs the checkpoints of one task: its retry policy and per-attempt timeout."""
+
+    retry: Retry
+    timeout: float | None
+
+
+@dataclass(slots=True)
+class StepRecord:
+    """The final outcome of one step: loaded from the journal, or recorded by this execution
+    (then ``lazy``: its payload stays in the database until a retry needs to replay it)."""
+
+    id: int
+    kind: str
+    callee: str
+    file: str | None
+    line: int
+    outcome: str
+    result: bytes | None
+    args_digest: str | None
+    attempt: int = 1
+    lazy: bool = False
+
+
+@dataclass(slots=True)
+class RunContext:
+    """The state of one execution of one run: its journal in memory and its lease."""
+
+    journal: Journal
+    writer: Committer | None
+    codec: Codec
+    run_id: str
+    epoch: int
+    records: dict[str, StepRecord] = field(default_factory=dict)
+    attempts: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    """Per key: (last attempt number, its row id, the attempt number its retry budget counts from)."""
+    on_args_mismatch: ArgsMismatch = "error"
+    inline_sleep: float = 1.0
+    check_only: bool = False
+    suspend: Suspend | None = None
+    fatal: BaseException | None = None
+    live_steps: int = 0
+
+    def load_journal(self, rows: Sequence[Any]) -> None:
+        """Index the run's step rows, in recording order: the final outcome per key, attempts so
+        far per key, and the rewind of each retried scope."""
+        records = self.records
+        attempts = self.attempts
+        # One copy of each callee and file name instead of one per row.
+        names: dict[Any, Any] = {}
+        # Unpacked by position (REPLAY_COLUMNS): a 10,000-step journal is read in milliseconds.
+        for step_id, key, attempt, final, kind, callee, file, line, outcome, result, digest in rows:
+            if kind == "body":
+                # A body attempt that failed: the next one starts from the last checkpoint. A
+                # final one ended the run; if it runs again, `durablec retry` gave it a new budget.
+                self.rewind(BODY_KEY)
+                attempts[key] = (attempt, step_id, attempt if final else attempts.get(key, (0, 0, 0))[2])
+            elif final:
+                callee = names.setdefault(callee, callee)
+                file = names.setdefault(file, file)
+                records[key] = StepRecord(step_id, kind, callee, file, line, outcome, result, digest,
+                                          attempt)
+            else:
+                if outcome == "error":
+                    self.rewind(key)
+                attempts[key] = (attempt, step_id, attempts.get(key, (0, 0, 0))[2])
+
+    def remember(self, key: str, step_id: int, values: dict[str, Any]) -> None:
+        """Index a final outcome this execution recorded, so a retried scope replays it."""
+        self.records[key] = StepRecord(
+            step_id, values["kind"], values["callee"], values["file"], values["line"],
+            values["outcome"], None, values["args_digest"], values["attempt"], lazy=True,
+        )
+
+    def rewind(self, path: str) -> None:
+        """Drop what the next attempt of scope ``path`` runs again: its last step (the step with
+        the highest ordinal that recorded a row) and every outcome recorded under the scope since
+        that step began. Live resource entries stay: they are not outcomes."""
+        prefix = f"{path}." if path else ""
+        start = len(prefix)
+        last = -1
+        for key in (*self.records, *self.attempts):
+            if key.startswith(prefix) and key != path:
+                ordinal = _ordinal(key, start)
+                if ordinal > last and (key not in self.records or self.records[key].outcome != "live"):
+                    last = ordinal
+        if last < 0:
+            return
+        slot = f"{prefix}{last}"
+        begun = min(
+            [record.id for key, record in self.records.items() if _in_slot(key, slot)]
+            + [row_id for key, (_, row_id, _) in self.attempts.items() if _in_slot(key, slot)]
+        )
+        for key in [key for key, record in self.records.items()
+                    if key.startswith(prefix) and key != path and record.id >= begun
+                    and record.outcome != "live"]:
+            record = self.records.pop(key)
+            self.attempts[key] = (record.attempt, record.id, record.attempt)
+
+    def suspend_now(self, suspend: Suspend) -> Suspend:
+        if self.suspend is None:
+            self.suspend = suspend
+        return self.suspend
+
+    def stop_if_unwinding(self) -> None:
+        """Before a live step: raise the pending suspension, or end a replay check here."""
+        if self.suspend is not None:
+            raise self.suspend
+        if self.check_only:
+            raise self.suspend_now(Suspend("pending", "replay check reached the first live step"))
+
+    def fail(self, error: BaseException) -> BaseException:
+        """Record a run-level error (non-determinism, serialization) that no ``except`` may hide.
+
+        The run also starts unwinding: a task that catches the error reaches no further step.
+        """
+        if self.fatal is None:
+            self.fatal = error
+            self.suspend_now(Suspend("paused", str(error)))
+        return error
+
+    def outcome(self, key: str, record: StepRecord) -> Any:
+        """The recorded result of a step (fetched from the database if this execution recorded
+        it); stops the run when it cannot be loaded (see :meth:`load`)."""
+        payload = record.result
+        if record.lazy and record.outcome in ("ok", "error"):
+            with self.journal.begin() as conn:
+                payload = self.journal.load_result(conn, record.id)
+        return self.load(payload, key)
+
+    def load(self, payload: bytes | None, key: str) -> Any:
+        """A recorded outcome; one that cannot be loaded stops the run (no ``except`` may hide it,
+        or the task would continue live past a step it cannot replay)."""
+        if payload is None:
+            return None
+        try:
+            return self.codec.loads(payload, f"{self.run_id}/{key}")
+        except TamperedPayloadError as exc:
+            raise self.fail(TamperedPayloadError(
+                f"run {self.run_id}, step {key}{self._where(key)}: {exc}; then `durablec retry "
+                f"{self.run_id}`. Nothing was executed past this step"
+            )) from exc
+        except Exception as exc:  # noqa: BLE001 - unpickling fails in many ways; all mean the same
+            record = self.records.get(key)
+            what = "exception" if record is not None and record.outcome == "error" else "result"
+            raise self.fail(NonDeterminismError(
+                f"run {self.run_id}, step {key}{self._where(key)}: the recorded {what} cannot be "
+                f"loaded ({type(exc).__name__}: {exc}); a class or module it needs was renamed "
+                "or removed while the run was in flight. Restore it (or run the code the run "
+                f"started with), then `durablec retry {self.run_id}`"
+            )) from exc
+
+    def _where(self, key: str) -> str:
+        record = self.records.get(key)
+        return "" if record is None else f" (`{record.callee}` at {place(record.file, record.line)})"
+
+    async def write(self, values: dict[str, Any]) -> int:
+        """Commit one attempt row (group commit); a lost lease suspends the run (fencing)."""
+        if self.check_only:
+            raise self.suspend_now(Suspend("pending", "replay check reached a live step"))
+        assert self.writer is not None
+        values["run_id"] = self.run_id
+        values["fence_run"] = self.run_id
+        values["fence_epoch"] = self.epoch
+        insert_step = self.journal.insert_step
+        try:
+            step_id = await self.writer.write(lambda conn: insert_step(conn, values))
+        except Exception as exc:
+            # Not the step's failure: the task must neither see it nor go on past an unrecorded
+            # step. Stop like a lost lease (nothing more written); a resume runs the step again.
+            raise self.suspend_now(
+                Suspend("running", f"run {self.run_id}, step {values['key']}: the journal could "
+                        f"not record the step ({type(exc).__name__}: {exc}); the run stopped "
+                        "there and resumes from that step once the database accepts writes")
+            ) from exc
+        if step_id is None:
+            raise self.suspend_now(
+                Suspend("running", f"run {self.run_id}: lease lost to another worker; not writing")
+            )
+        self.live_steps += 1
+        if values["final"]:
+            self.remember(values["key"], step_id, values)
+        return step_id
+
+
+def _ordinal(key: str, start: int) -> int:
+    """The ordinal of the scope step a key belongs to (``"3"`` for ``"3:1.0"`` at start 0)."""
+    end = start
+    while end < len(key) and key[end].isdigit():
+        end += 1
+    return int(key[start:end]) if end > start else -1
+
+
+def _in_slot(key: str, slot: str) -> bool:
+    return key == slot or (key.startswith(slot) and key[len(slot)] in _SLOT_ENDS)
+
+
+def place(file: str | None, line: int) -> str:
+    return f"{file or '<unknown>'}:{line}"

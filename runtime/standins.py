@@ -1,0 +1,154 @@
+"""Journaling live objects that carry data: what a task reads from them is recorded, not the object.
+
+Some awaited calls hand back an object that cannot be pickled yet carries the outcome of a side
+effect: a streamed model completion (``await client.chat.completions.create(..., stream=True)``),
+a database cursor after an ``INSERT``, an SQLAlchemy ``Result``, the receiver itself for fluent
+APIs (``await cur.execute(...)`` returns ``cur``). :func:`capture` turns such a value into a
+:class:`Recorded` that pickles, and tells the engine which object the task gets now; on replay the
+engine calls :meth:`Recorded.restore` and the task gets a stand-in without the call running again:
+
+- the receiver of the call (``returns self``): the same live object of this execution;
+- an SQLAlchemy ``Result``: its rows, frozen (``Result.freeze()``), as a new ``Result``;
+- an async iterable (a stream, a cursor): a :class:`StreamStandIn` with the plain attributes the
+  live object had (``rowcount``, ``lastrowid``, ...). Iterating it is journaled item by item by the
+  ``async for`` that consumes it, so a replay never needs it; a stream that was interrupted by a
+  crash is requested again and the items already consumed are skipped (at-least-once, like any
+  step that was in flight).
+
+Anything else that does not pickle is refused with an error naming the fix (engine.py).
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Final
+
+__all__ = ["Recorded", "StreamStandIn", "capture"]
+
+Reopen = Callable[[], Awaitable[Any]]
+"""Obtains the live object again (calls the callee, enters the context manager)."""
+
+_STREAM_ATTRIBUTES: Final = {
+    "aiosqlite.cursor.Cursor": ("rowcount", "lastrowid", "description", "arraysize"),
+}
+"""Properties worth keeping per class, beyond the plain values in the instance's ``__dict__``."""
+
+
+class Recorded:
+    """The journaled form of a live value; ``restore`` gives the task its stand-in on replay."""
+
+    def restore(self, reopen: Reopen | None, receiver: object) -> Any:
+        raise NotImplementedError
+
+
+class _Receiver(Recorded):
+    def restore(self, reopen: Reopen | None, receiver: object) -> Any:
+        return receiver
+
+
+class _FrozenResult(Recorded):
+    def __init__(self, frozen: Any) -> None:
+        self.frozen = frozen
+
+    def restore(self, reopen: Reopen | None, receiver: object) -> Any:
+        return self.frozen()
+
+
+class _Stream(Recorded):
+    def __init__(self, type_name: str, attributes: dict[str, Any], methods: frozenset[str]) -> None:
+        self.type_name = type_name
+        self.attributes = attributes
+        self.methods = methods
+
+    def restore(self, reopen: Reopen | None, receiver: object) -> Any:
+        return StreamStandIn(self, reopen)
+
+
+class StreamStandIn:
+    """What replay hands back for a stream: its recorded attributes, and iteration on demand."""
+
+    def __init__(self, record: _Stream, reopen: Reopen | None) -> None:
+        self._record = record
+        self._reopen = reopen
+
+    def __getattr__(self, name: str) -> Any:
+        record = self._record
+        if name in record.attributes:
+            return record.attributes[name]
+        if name in record.methods:
+            return _ReplayOnly(record.type_name, name)
+        raise AttributeError(
+            f"a replayed {record.type_name} has no recorded attribute {name!r}: only its plain "
+            "attributes, its iteration and its awaited method calls are journaled. Read what "
+            "you need inside a `@durablec.step` helper that returns it as data"
+        )
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Any]:
+        if self._reopen is None:
+            raise RuntimeError(
+                f"a replayed {self._record.type_name} cannot be iterated live again: iterate it "
+                "with `async for` in the task (each item is then journaled)"
+            )
+        live = await self._reopen()
+        async for item in live:
+            yield item
+
+    def __repr__(self) -> str:
+        return f"<replayed {self._record.type_name}>"
+
+
+class _ReplayOnly:
+    """A method of a replayed stand-in: awaited in compiled code it is replayed, never called."""
+
+    def __init__(self, type_name: str, name: str) -> None:
+        self._where = f"{type_name}.{name}"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(
+            f"`{self._where}()` was called on a replayed stand-in outside a checkpoint, so there "
+            "is no recorded outcome to return: await it in compiled code (a checkpoint), or do "
+            "this work inside a `@durablec.step` helper"
+        )
+
+
+def capture(value: Any, receiver: object) -> tuple[Recorded, Any] | None:
+    """``(what to journal, what the task gets now)`` for a live value, or None if it is not one."""
+    if receiver is not None and value is receiver:
+        return _Receiver(), value
+    names = [f"{cls.__module__}.{cls.__qualname__}" for cls in type(value).__mro__]
+    if any(name.startswith("sqlalchemy.engine.result.") or name.startswith("sqlalchemy.engine.cursor.")
+           for name in names) and hasattr(value, "freeze"):
+        frozen = value.freeze()
+        return _FrozenResult(frozen), frozen()
+    if hasattr(value, "__aiter__"):
+        extra = next((_STREAM_ATTRIBUTES[name] for name in names if name in _STREAM_ATTRIBUTES), ())
+        return _Stream(names[0], _plain_attributes(value, extra), _methods(value)), value
+    return None
+
+
+def _plain_attributes(value: Any, extra: tuple[str, ...]) -> dict[str, Any]:
+    """Public attributes that pickle: the instance's own, and the named properties."""
+    found: dict[str, Any] = {}
+    candidates = [(name, item) for name, item in getattr(value, "__dict__", {}).items()
+                  if not name.startswith("_")]
+    for name in extra:
+        try:
+            candidates.append((name, getattr(value, name)))
+        except Exception:  # noqa: BLE001 - a property that cannot be read now is not recorded
+            continue
+    for name, item in candidates:
+        try:
+            pickle.dumps(item)
+        except Exception:  # noqa: BLE001 - what does not pickle stays live-only
+            continue
+        found[name] = item
+    return found
+
+
+def _methods(value: Any) -> frozenset[str]:
+    return frozenset(name for name in dir(type(value))
+                     if not name.startswith("_") and callable(getattr(type(value), name, None)))
