@@ -11,6 +11,8 @@ from durablec.compiler.lint._syntax import dotted
 __all__ = ["StringSetIteration"]
 
 _USE = "`sorted(...)` to fix the order"
+# `sorted(s).pop()` would be deterministic but leave the item in the set.
+_USE_POP = "`item = min(s)` and `s.remove(item)` to take the same item every time"
 # Builtins whose result depends on the order of the iterable passed to them.
 _ORDERED_CONSUMERS = frozenset(
     f"builtins.{n}" for n in ("list", "tuple", "enumerate", "iter", "zip", "map", "filter", "dict")
@@ -39,14 +41,15 @@ class StringSetIteration(Rule):
             for email in emails:
                 await send(email)
 
-    Use instead: iterate ``sorted(emails)``; ``len()``, ``in``, ``min()``, ``max()`` and
-    ``sorted()`` of a set are deterministic and not reported.
+    Use instead: iterate ``sorted(emails)``, and take an item with ``item = min(emails)`` and
+    ``emails.remove(item)`` rather than ``emails.pop()``; ``len()``, ``in``, ``min()``, ``max()``
+    and ``sorted()`` of a set are deterministic and not reported.
     """
 
     CODE = "DC403"
     NAME = "string-set-iteration"
     MESSAGE = "picks from a set of strings in hash-seed order; replay may pick another item"
-    BANNED = {"<strset>.pop": Ban(_USE)}
+    BANNED = {"<strset>.pop": Ban(_USE_POP)}
     VALID = (
         """
         async def task(emails: set[str], ids: set[int]):
