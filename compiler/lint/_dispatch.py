@@ -37,7 +37,8 @@ class Walker(Names):
         self.call_hooks = rules.call_hooks
         self.iteration_hooks = rules.iteration_hooks
         self.functions: dict[str, list[Function]] = {}
-        # ids of nodes by the role they play for the node being walked next.
+        # ids of calls that are the awaited expression, and of expressions followed by `.attr`,
+        # `[...]` or `(...)` (a fix that inserts an `await` there needs parentheses).
         self.awaited: set[int] = set()
         self.trailer: set[int] = set()
         # A comprehension's for-clause -> the resolved callee or type its values go to.
