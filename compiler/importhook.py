@@ -26,6 +26,7 @@ import os
 import re
 import sys
 import tempfile
+import traceback
 from collections.abc import Iterable, Sequence
 from importlib.abc import MetaPathFinder
 from importlib.machinery import ModuleSpec, PathFinder, SourceFileLoader
@@ -36,7 +37,7 @@ from types import CodeType, ModuleType, TracebackType
 from durablec import __version__
 from durablec.compiler.build import decode_source, lint_config_key
 from durablec.compiler.fingerprint import compiler_fingerprint
-from durablec.errors import FindingsError, UsageError
+from durablec.errors import DurablecError, FindingsError, UsageError
 from durablec.runtime.abi import ABI_VERSION
 
 __all__ = ["NO_COMPILE_MARKER", "ImportHook", "cache_path", "install", "load_target"]
@@ -211,10 +212,17 @@ def load_target(target: str, *, lint: bool = True) -> object:
         _shared = ImportHook([], lint=lint)
     _shared.lint = lint
     _shared.install()
-    if module_part.endswith(".py") or "/" in module_part or os.sep in module_part:
-        module = _import_file(target, Path(module_part), _shared)
-    else:
-        module = _import_module(target, module_part, _shared)
+    try:
+        if module_part.endswith(".py") or "/" in module_part or os.sep in module_part:
+            module = _import_file(target, Path(module_part), _shared)
+        else:
+            module = _import_module(target, module_part, _shared)
+    except DurablecError:
+        raise
+    except Exception as error:
+        # The module's own code failed (a raise at top level, a missing dependency): a person
+        # fixes it from one line naming the place and the cause; --debug shows the chain.
+        raise UsageError(f"target {target!r}: {_import_failure(error)}") from error
     found: object = module
     for attribute in name.split("."):
         try:
@@ -225,6 +233,32 @@ def load_target(target: str, *, lint: bool = True) -> object:
                 f"attribute {name!r}; check the function's name{_offered(module)}"
             ) from None
     return found
+
+
+def _import_failure(error: Exception) -> str:
+    """``path:line: importing it raised Type: message``, at the top-level statement of the module
+    that failed, with the frame that raised when that is elsewhere."""
+    # The first module-level frame is the module being imported; the import system's own frames
+    # (``<frozen importlib...>``) are not the user's code.
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if not f.filename.startswith("<")]
+    top = next((f for f in frames if f.name == "<module>"), None)
+    cause = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    cause = f"{type(error).__name__}: {cause}" if cause else type(error).__name__
+    if top is None:
+        return f"importing it raised {cause}; --debug shows the traceback"
+    place = f"{_shown(top.filename)}:{top.lineno}"
+    raised = frames[-1]
+    if raised is not top:
+        cause += f" (at {_shown(raised.filename)}:{raised.lineno})"
+    return f"{place}: importing the module raised {cause}; fix it and run again (--debug shows the traceback)"
+
+
+def _shown(filename: str) -> str:
+    """A file as a person would name it: relative to the current directory when inside it."""
+    try:
+        return str(Path(filename).relative_to(Path.cwd()))
+    except ValueError:
+        return filename
 
 
 def _offered(module: ModuleType) -> str:

@@ -5,15 +5,33 @@ finds every use of those names through the module's imports and aliases. Names i
 stand for values the engine recognises by where they came from rather than by import:
 ``<loop>`` (an event loop from ``asyncio.get_running_loop()``), ``<taskgroup>`` (an
 ``asyncio.TaskGroup``), ``<path>`` (a ``pathlib.Path``) and ``<strset>`` (a set of strings).
+
+A rule that needs more than a list of names overrides a hook (Fixit's ``visit_*`` methods are
+the model). The engine calls a hook only on the rules that override it, with the site already
+resolved, and only in linted code (async functions and what they call)::
+
+    visit_call(CallSite, Scope)              every call whose callee resolves to a name
+    visit_iteration(IterationSite, Scope)    every place a value is iterated in order
+    visit_suppression(SuppressionSite)       every code named in a suppression comment
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
-__all__ = ["Ban", "Rule", "display_name"]
+import libcst as cst
+
+__all__ = [
+    "Ban",
+    "CallSite",
+    "IterationSite",
+    "Rule",
+    "Scope",
+    "SuppressionSite",
+    "display_name",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +50,56 @@ class Ban:
     """The safe replacement of a call without arguments inside an ``async def``, an expression
     of the same type with ``{durablec}`` standing for the module's name for ``durablec``:
     ``time.time()`` becomes ``(await durablec.now()).timestamp()``, a float like before."""
+
+
+class Scope(Protocol):
+    """What a hook may ask of the engine about the function being linted."""
+
+    def resolve(self, node: cst.BaseExpression) -> str | None:
+        """The qualified name or ``<kind>`` an expression stands for here, or None."""
+        ...
+
+    def report(self, code: str, node: cst.CSTNode, message: str) -> None:
+        """A finding of ``code`` at ``node``; kept if the function turns out to be in scope
+        and no suppression comment allows it."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CallSite:
+    """A call whose callee resolves to a qualified name or a ``<kind>`` method."""
+
+    node: cst.Call
+    callee: str
+    """``builtins.list``, ``os.sep.join``, ``<strset>.union``."""
+    awaited: bool
+    """The call is the awaited expression itself, so it is a checkpoint."""
+
+
+@dataclass(frozen=True, slots=True)
+class IterationSite:
+    """A value iterated in an order the program can observe: a ``for`` statement, a
+    comprehension's ``for`` clause, ``*`` unpacking."""
+
+    node: cst.BaseExpression
+    """The iterated expression."""
+    kind: str | None
+    """What ``node`` resolves to (``<strset>``, a qualified name), or None."""
+    consumer: str | None
+    """For a comprehension's ``for`` clause, what its values go to: the resolved callee a
+    generator expression is passed to first (``builtins.sorted`` in ``sorted(x for x in s)``),
+    ``builtins.set`` for a set comprehension; else None."""
+
+
+@dataclass(frozen=True, slots=True)
+class SuppressionSite:
+    """One code in a ``# durablec: allow[...]`` comment (anywhere in the module)."""
+
+    code: str
+    comment: str
+    """The whole ``# durablec: allow[...]`` text the code was read from."""
+    known: frozenset[str]
+    """Every code a suppression may name under the configuration in force."""
 
 
 class Rule:
@@ -53,6 +121,19 @@ class Rule:
     """Modules with a finding of this rule on exactly the lines that end with ``# <-``."""
     EXAMPLE_CONFIG: ClassVar[Mapping[str, object]] = {}
     """The ``[tool.durablec]`` table the examples are linted with (for configurable rules)."""
+
+    @classmethod
+    def visit_call(cls, site: CallSite, scope: Scope) -> None:
+        """Check a call beyond ``BANNED``; report through ``scope``."""
+
+    @classmethod
+    def visit_iteration(cls, site: IterationSite, scope: Scope) -> None:
+        """Check an iteration; report through ``scope``."""
+
+    @classmethod
+    def visit_suppression(cls, site: SuppressionSite) -> str | None:
+        """The message of a finding at a suppression's comment, or None for no finding."""
+        return None
 
 
 def display_name(qualname: str) -> str:

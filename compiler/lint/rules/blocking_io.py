@@ -6,7 +6,12 @@ from durablec.compiler.lint._rule import Ban, Rule
 
 __all__ = ["IoOutsideAwait"]
 
-_USE = "`await asyncio.to_thread(fn, ...)` or an awaited async client, so the outcome is journaled"
+# The I/O must happen inside the awaited call: `asyncio.to_thread(open(p).read)` would pass the
+# linter's reference-only arguments but open the file live, before the checkpoint.
+_USE = (
+    "`await asyncio.to_thread(fn, ...)` with the I/O inside `fn` (not in its arguments),"
+    " or an awaited async client, so the outcome is journaled"
+)
 _NAMES = (
     "builtins.open",
     "builtins.input",
@@ -91,9 +96,12 @@ class IoOutsideAwait(Rule):
                 config = json.load(f)
             await apply(config)
 
-    Use instead: make the I/O the awaited call: ``await asyncio.to_thread(read_config, path)``,
-    or an async client (``await client.get(url)``). The awaited call is a checkpoint: it runs
-    once and replays return its recorded result.
+    Use instead: make the I/O the awaited call: ``await asyncio.to_thread(read_config, path)``
+    with a sync function that does the I/O, ``await asyncio.to_thread(Path(path).read_text)``, or
+    an async client (``await client.get(url)``). The awaited call is a checkpoint: it runs once
+    and replays return its recorded result. The function handed to ``to_thread`` is not linted
+    for that call; only what its arguments compute runs outside the checkpoint, so the I/O
+    belongs inside the function, never in the arguments.
     """
 
     CODE = "DC402"

@@ -6,7 +6,13 @@ from durablec.compiler.lint._rule import Ban, Rule
 
 __all__ = ["EnvironmentRead"]
 
-_USE = "a task argument, or read it in an awaited helper so the value is journaled"
+# Only an awaited call clears the finding: the linter reads every async def of the module (an
+# awaited async helper included) and the sync functions they call, so the read itself must be
+# the awaited call, a checkpoint whose outcome is journaled.
+_USE = (
+    'a task argument, or make the read the awaited call: `await asyncio.to_thread(os.getenv, "NAME")`,'
+    " so the value is journaled"
+)
 _NAMES = (
     "os.environ",
     "os.environb",
@@ -44,8 +50,13 @@ class EnvironmentRead(Rule):
                 return None
             return await payments.charge(order.total)
 
-    Use instead: pass the value as a task argument (it is journaled with the run), or read it in
-    an awaited helper (``dry_run = await read_setting("DRY_RUN")``).
+    Use instead: pass the value as a task argument (it is journaled with the run), or make the
+    read itself the awaited call, a checkpoint whose outcome is journaled:
+    ``dry_run = await asyncio.to_thread(os.getenv, "DRY_RUN")``; a sync function of the module that
+    reads it is awaited the same way (``await asyncio.to_thread(load_settings)``). Moving the read
+    into an awaited ``async def`` helper does not help: the helper runs inside the run and is
+    linted like the task. A read at module level is not reported (it runs once, at import), but
+    each worker reads its own value there, so keep it to settings every worker shares.
     """
 
     CODE = "DC401"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from durablec.compiler.lint._rule import Rule
+from durablec.compiler.lint._rule import Rule, SuppressionSite
 
 __all__ = ["UnknownSuppressionCode"]
 
@@ -40,3 +40,9 @@ class UnknownSuppressionCode(Rule):
             return 1  # durablec: allow[DC999]  # <-
         """,
     )
+
+    @classmethod
+    def visit_suppression(cls, site: SuppressionSite) -> str | None:
+        if site.code in site.known:
+            return None
+        return f"`{site.code or '(empty)'}` in `{site.comment}` {cls.MESSAGE}. Use the code of the finding"
