@@ -17,7 +17,8 @@ from typing import Any, Final, Literal
 from durablec.errors import NonDeterminismError, TamperedPayloadError
 from durablec.runtime.committer import Committer
 from durablec.runtime.control import Suspend
-from durablec.runtime.journal import Journal
+from durablec.runtime.journal import Journal, now
+from durablec.runtime.observer import StepEvent, StepObserver
 from durablec.runtime.policy import Retry
 from durablec.runtime.serde import Codec
 
@@ -74,6 +75,8 @@ class RunContext:
     suspend: Suspend | None = None
     fatal: BaseException | None = None
     live_steps: int = 0
+    replayed: int = 0
+    observer: StepObserver | None = None
 
     def load_journal(self, rows: Sequence[Any]) -> None:
         """Index the run's step rows, in recording order: the final outcome per key, attempts so
@@ -188,7 +191,7 @@ class RunContext:
         record = self.records.get(key)
         return "" if record is None else f" (`{record.callee}` at {place(record.file, record.line)})"
 
-    async def write(self, values: dict[str, Any]) -> int:
+    async def write(self, values: dict[str, Any], error: BaseException | None = None) -> int:
         """Commit one attempt row (group commit); a lost lease suspends the run (fencing)."""
         if self.check_only:
             raise self.suspend_now(Suspend("pending", "replay check reached a live step"))
@@ -214,7 +217,23 @@ class RunContext:
         self.live_steps += 1
         if values["final"]:
             self.remember(values["key"], step_id, values)
+        if self.observer is not None:
+            self.observer.step_ended(
+                _event(self.run_id, values), values["outcome"] if values["final"] else "retry",
+                error, values["finished_at"] - values["started_at"])
         return step_id
+
+    def started(self, key: str, kind: str, callee: str, file: str | None, line: int,
+                attempt: int = 1) -> float:
+        """The start time of a live attempt (told to the observer, if any)."""
+        if self.observer is not None:
+            self.observer.step_started(StepEvent(self.run_id, key, kind, callee, file, line, attempt))
+        return now()
+
+
+def _event(run_id: str, values: dict[str, Any]) -> StepEvent:
+    return StepEvent(run_id, values["key"], values["kind"], values["callee"], values["file"],
+                     values["line"], values["attempt"])
 
 
 def _ordinal(key: str, start: int) -> int:

@@ -29,6 +29,7 @@ from durablec.runtime.context import BODY_KEY, RunContext, StepRecord, TaskPolic
 from durablec.runtime.control import Suspend, mark_settled, settled
 from durablec.runtime.failures import dump_exception, http_details
 from durablec.runtime.journal import STEP_COLUMNS, now
+from durablec.runtime.observer import StepEvent
 from durablec.runtime.resources import closes_resource, is_resource
 from durablec.runtime.serde import canonical_digest, preview
 from durablec.runtime.standins import Recorded, capture
@@ -138,6 +139,10 @@ class RunScope:
         if run.suspend is not None:
             raise run.suspend
         self.verify(key, record, kind, site, args, kwargs)
+        run.replayed += 1
+        if run.observer is not None:
+            run.observer.step_replayed(StepEvent(run.run_id, key, kind, record.callee, record.file,
+                                                 record.line, record.attempt), record.outcome)
         value = run.outcome(key, record)
         if record.outcome == "error":
             raise mark_settled(value)
@@ -222,7 +227,7 @@ class RunScope:
         attempt, retry_of, base = run.attempts.get(key, (0, None, 0))
         while True:
             attempt += 1
-            started = now()
+            started = run.started(key, "call", site_callee(site), file, site[1], attempt)
             token = active_scope.set(RunScope(run, key, policy))
             try:
                 if policy.timeout is None:
@@ -297,7 +302,7 @@ class RunScope:
         if run.check_only:
             close_coroutines((awaitable,), {})
             return CheckStub()
-        started = now()
+        started = run.started(key, "await", site_callee(site), file, site[1])
         try:
             if asyncio.iscoroutine(awaitable):
                 result = await _in_scope(RunScope(run, key, self.policy), awaitable)
@@ -409,7 +414,7 @@ class RunScope:
             error_message=str(exc), traceback="".join(traceback.format_exception(exc)),
             http_status=status, http_body=body, started_at=started, finished_at=now(),
         )
-        return await run.write(values)
+        return await run.write(values, exc)
 
 
 def _fix_for(kind: str) -> str:
@@ -442,7 +447,7 @@ async def run_body(root: RunScope, fn: Callable[..., Awaitable[Any]], args: tupl
     while True:
         attempt += 1
         root.counter = 0
-        started = now()
+        started = now()  # an execution, not a step: observers see it as run_started
         token = active_scope.set(root)
         try:
             return await fn(*args, **kwargs)

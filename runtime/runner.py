@@ -26,6 +26,7 @@ from durablec.runtime.control import Suspend
 from durablec.runtime.engine import RunScope, run_body
 from durablec.runtime.failures import dump_exception
 from durablec.runtime.heartbeat import heartbeat_for
+from durablec.runtime.observer import observer
 from durablec.runtime.journal import TERMINAL, Journal, events, held, now, runs
 from durablec.runtime.lease import Owner, acquire, holding, release_values
 from durablec.runtime.serde import Codec, preview
@@ -276,7 +277,7 @@ async def _execute(
         context = RunContext(
             journal, None if check_only else writer, codec, run_id, epoch,
             on_args_mismatch="warn" if _ARGS_MISMATCH == "warn" else "error",
-            inline_sleep=_INLINE_SLEEP, check_only=check_only,
+            inline_sleep=_INLINE_SLEEP, check_only=check_only, observer=observer(),
         )
         if has_history:
             # Loaded here so the rows are garbage once indexed, not held for the whole run.
@@ -290,11 +291,17 @@ async def _execute(
         beat = None if check_only else heartbeat_for(journal)
         if beat is not None:
             beat.hold(context, owner.id)
+        watcher = context.observer
+        if watcher is not None:
+            watcher.run_started(run_id, task.id, bool(context.records or context.attempts))
         try:
-            return await _settle(journal, context, task, row, root, args, kwargs)
+            outcome = await _settle(journal, context, task, row, root, args, kwargs)
         finally:
             if beat is not None:
                 beat.drop(context)
+        if watcher is not None:
+            watcher.run_ended(run_id, outcome.status, context.replayed, context.live_steps)
+        return outcome
 
 
 def _unloadable_args(journal: Journal, context: RunContext, exc: Exception) -> Outcome:

@@ -8,10 +8,9 @@ from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any
 
-from durablec.runtime.abi import Site, active_scope
+from durablec.runtime.abi import Site, active_scope, site_callee
 from durablec.runtime.context import StepRecord
 from durablec.runtime.engine import CheckStub, RunScope
-from durablec.runtime.journal import now
 from durablec.runtime.resources import is_compiled, is_resource
 from durablec.runtime.standins import Recorded
 
@@ -58,7 +57,7 @@ class DurableIterator:
             self._iterator = self._iterable.__aiter__()
             for _ in range(index):
                 await self._next()
-        started = now()
+        started = run.started(key, "iter", site_callee(self._site), self._file, self._site[1])
         try:
             value = await self._next()
         except StopAsyncIteration:
@@ -117,7 +116,7 @@ class DurableContext:
             return CheckStub()
         if record is None:
             run.stop_if_unwinding()
-        started = now()
+        started = run.started(key, "enter", site_callee(self._site), self._file, self._site[1])
         try:
             value = await self._enter()
         except Exception as exc:
@@ -205,7 +204,7 @@ async def _child_step(
     if run.suspend is not None or run.check_only:
         coroutine.close()
         run.stop_if_unwinding()
-    started = now()
+    started = run.started(key, "child", site_callee(child_site), file, site[1])
     token = active_scope.set(RunScope(run, key, scope.policy))
     try:
         value = await coroutine
