@@ -10,36 +10,30 @@ the entry of an ``async with`` is ``"K<"``, under the key ``K`` of the statement
 Replay consults the journal loaded once when the run starts; only live steps touch the database.
 Resources (resources.py) run live in every execution; data is journaled (standins.py for live
 objects that carry data). An exception that escapes a scope is retried from the scope's last
-checkpoint (:func:`run_body`, :meth:`RunScope._call`, context.py's ``rewind``).
+checkpoint (retrying.py, context.py's ``rewind``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
-import traceback
 import warnings
 from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Final, Literal
+from typing import Any
 
-from durablec.errors import NonDeterminismError, PayloadTooLargeError, SerializationError
+from durablec.errors import NonDeterminismError
 from durablec.runtime.abi import Site, active_scope, site_callee
-from durablec.runtime.context import BODY_KEY, RunContext, StepRecord, TaskPolicy, place
-from durablec.runtime.control import Suspend, mark_settled, settled
-from durablec.runtime.failures import dump_exception, http_details
-from durablec.runtime.journal import STEP_COLUMNS, now
+from durablec.runtime.context import RunContext, StepRecord, TaskPolicy, place
+from durablec.runtime.control import mark_settled, settled
 from durablec.runtime.observer import StepEvent
-from durablec.runtime.resources import closes_resource, is_resource
-from durablec.runtime.serde import canonical_digest, preview
-from durablec.runtime.standins import Recorded, capture
+from durablec.runtime.recording import PLAIN, dump_args, record_error, record_ok
+from durablec.runtime.resources import closes_resource
+from durablec.runtime.retrying import back_off, failed
+from durablec.runtime.serde import canonical_digest
+from durablec.runtime.standins import Recorded
 
-__all__ = ["CheckStub", "RunScope", "caller_file", "close_coroutines", "run_body", "run_scope"]
-
-_EMPTY_STEP: Final = dict.fromkeys(STEP_COLUMNS)
-
-_PLAIN: Final = frozenset({int, str, float, bool, bytes, type(None), list, dict, tuple})
-"""Result types that are surely neither resources nor coroutines: skips the slower checks."""
+__all__ = ["CheckStub", "RunScope", "caller_file", "close_coroutines", "run_scope"]
 
 
 def run_scope() -> RunScope | None:
@@ -215,7 +209,7 @@ class RunScope:
         if run.suspend is not None or run.check_only:
             close_coroutines(args, kwargs)
             run.stop_if_unwinding()
-        args_blob, args_repr = self._dump_args(key, args, kwargs)
+        args_blob, args_repr = dump_args(run, key, args, kwargs)
         digest = canonical_digest(args, kwargs)
         # Coroutine arguments (gather's children) each run in a scope keyed by position; they can
         # be awaited only once, so such a step is never retried as a whole.
@@ -241,55 +235,15 @@ class RunScope:
                 # An error a callee's own step already settled (retried there) is not retried
                 # again as a whole; nor is a step whose coroutine arguments are spent.
                 can_retry = not has_coroutines and not settled(exc)
-                retry_of, delay = await self.failed(
-                    key, "call", site, file, started, exc, policy, attempt, base, retry_of,
+                retry_of, delay = await failed(
+                    run, key, "call", site, file, started, exc, policy, attempt, base, retry_of,
                     can_retry, args_blob, args_repr, digest)
-                await self.back_off(key, delay, exc)
+                await back_off(run, key, delay, exc)
                 continue
             finally:
                 active_scope.reset(token)
-            return await self._record_ok(key, attempt, retry_of, "call", site, file, started,
+            return await record_ok(run, key, attempt, retry_of, "call", site, file, started,
                                          result, args_blob, args_repr, digest, fn)
-
-    async def failed(
-        self, key: str, kind: str, site: Site, file: str | None, started: float,
-        exc: BaseException, policy: TaskPolicy, attempt: int, base: int, retry_of: int | None,
-        can_retry: bool, args_blob: bytes | None = None, args_repr: str | None = None,
-        digest: str | None = None,
-    ) -> tuple[int, float]:
-        """Record a failed attempt of a step or scope; raise when it is final (or pauses).
-
-        Returns the attempt's row id and the delay before the next attempt. The retried scope
-        is rewound first: the next attempt replays up to its last checkpoint and runs that one
-        (and what followed it) live again.
-        """
-        run = self.run
-        retry = policy.retry
-        if can_retry and retry.kind == "manual":
-            await self._record_error(key, attempt, retry_of, kind, site, file, started, exc,
-                                     args_blob, args_repr, digest, final=False)
-            run.rewind(key)
-            raise run.suspend_now(
-                Suspend("paused", f"step {key or 'task body'} `{site_callee(site)}` failed: "
-                        f"{exc!r}; retry policy is manual: `durablec retry` or `durablec cancel`")
-            ) from exc
-        final = not can_retry or attempt - base >= retry.max_attempts
-        row = await self._record_error(key, attempt, retry_of, kind, site, file, started, exc,
-                                       args_blob, args_repr, digest, final=final)
-        if final:
-            raise mark_settled(exc)
-        run.rewind(key)
-        return row, retry.delay(attempt - base)
-
-    async def back_off(self, key: str, delay: float, exc: BaseException) -> None:
-        """Wait before the next attempt: in place when short, else suspended until it is due."""
-        run = self.run
-        if delay > run.inline_sleep:
-            raise run.suspend_now(
-                Suspend("sleeping", f"step {key or 'task body'} retries in {delay:g} s",
-                        wake_at=now() + delay)
-            ) from exc
-        await asyncio.sleep(delay)
 
     async def _await(
         self, key: str, site: Site, awaitable: Awaitable[Any], file: str | None,
@@ -310,157 +264,13 @@ class RunScope:
                 result = await awaitable
         except Exception as exc:
             if run.fatal is None and record is None:
-                await self._record_error(key, 1, None, "await", site, file, started, exc, None,
+                await record_error(run, key, 1, None, "await", site, file, started, exc, None,
                                          None, None, final=True)
             raise
         if record is not None:  # opened a resource again: nothing to record
             return result
-        return await self._record_ok(key, 1, None, "await", site, file, started, result, None,
+        return await record_ok(run, key, 1, None, "await", site, file, started, result, None,
                                      None, None, None)
-
-    async def record_simple(
-        self, key: str, kind: str, site: Site, file: str | None, started: float,
-        outcome: Literal["ok", "error", "stop", "live"], value: Any,
-    ) -> Any:
-        """Record the final outcome of an iterator item or a context entry; returns what the
-        task gets (a live object that carries data stays live, see standins.py)."""
-        if outcome == "error":
-            assert isinstance(value, BaseException)
-            await self._record_error(key, 1, None, kind, site, file, started, value, None, None,
-                                     None, final=True)
-            return value
-        return await self._record_ok(key, 1, None, kind, site, file, started, value, None, None,
-                                     None, None, outcome=outcome)
-
-    # -- recording ----------------------------------------------------------------------------
-
-    def _dump_args(
-        self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> tuple[bytes | None, str | None]:
-        if not args and not kwargs:
-            return None, None
-        try:
-            return self.run.codec.dumps((args, kwargs), f"{self.run.run_id}/{key}/args"), None
-        except Exception:  # noqa: BLE001 - unpicklable arguments are recorded as their repr
-            return None, preview((args, kwargs), 2000)
-
-    async def _record_ok(
-        self, key: str, attempt: int, retry_of: int | None, kind: str, site: Site,
-        file: str | None, started: float, result: Any, args_blob: bytes | None,
-        args_repr: str | None, digest: str | None, fn: Callable[..., Any] | None,
-        outcome: str = "ok",
-    ) -> Any:
-        run = self.run
-        given = result
-        if outcome != "live" and type(result) not in _PLAIN and is_resource(result):
-            outcome, result = "live", None
-        if outcome == "live":
-            payload, shown = None, "live resource"
-        else:
-            try:
-                payload = run.codec.dumps(result, f"{run.run_id}/{key}")
-            except PayloadTooLargeError as exc:
-                raise run.fail(self._unjournalable(
-                    key, kind, site, file, result,
-                    f"is {exc.size} bytes pickled, over the DURABLEC_MAX_PAYLOAD limit of "
-                    f"{exc.limit} bytes", "Store large data elsewhere and return a reference to "
-                    "it (a path, an object key), or raise DURABLEC_MAX_PAYLOAD")) from exc
-            except Exception as exc:  # noqa: BLE001 - any pickling failure is handled the same
-                captured = capture(result, getattr(fn, "__self__", None))
-                if captured is None:
-                    raise run.fail(self._unjournalable(
-                        key, kind, site, file, result, f"cannot be journaled: {exc}",
-                        _fix_for(kind))) from exc
-                recorded, given = captured
-                payload = run.codec.dumps(recorded, f"{run.run_id}/{key}")
-            shown = preview(result)
-        values = dict(_EMPTY_STEP)
-        values.update(
-            key=key, attempt=attempt, retry_of=retry_of, kind=kind, callee=site_callee(site),
-            file=file, line=site[1], col=site[2], outcome=outcome, final=True, args=args_blob,
-            args_repr=args_repr, args_digest=digest, result=payload, result_repr=shown,
-            started_at=started, finished_at=now(),
-        )
-        await run.write(values)
-        return given
-
-    def _unjournalable(
-        self, key: str, kind: str, site: Site, file: str | None, result: Any, problem: str, fix: str
-    ) -> SerializationError:
-        run = self.run
-        what = {"enter": "the value entered by", "iter": "an item of"}.get(kind, "the result of")
-        return SerializationError(
-            f"{place(file, site[1])}:{site[2]}: run {run.run_id}, step {key}: {what} "
-            f"`{site_callee(site)}` (a {type(result).__module__}.{type(result).__qualname__}) "
-            f"{problem}. {fix}"
-        )
-
-    async def _record_error(
-        self, key: str, attempt: int, retry_of: int | None, kind: str, site: Site,
-        file: str | None, started: float, exc: BaseException, args_blob: bytes | None,
-        args_repr: str | None, digest: str | None, *, final: bool,
-    ) -> int:
-        run = self.run
-        if final:
-            mark_settled(exc)
-        status, body = http_details(exc)
-        values = dict(_EMPTY_STEP)
-        values.update(
-            key=key, attempt=attempt, retry_of=retry_of, kind=kind, callee=site_callee(site),
-            file=file, line=site[1], col=site[2], outcome="error", final=final, args=args_blob,
-            args_repr=args_repr, args_digest=digest,
-            result=dump_exception(run.codec, f"{run.run_id}/{key}", exc) if final else None,
-            error_type=f"{type(exc).__module__}.{type(exc).__qualname__}",
-            error_message=str(exc), traceback="".join(traceback.format_exception(exc)),
-            http_status=status, http_body=body, started_at=started, finished_at=now(),
-        )
-        return await run.write(values, exc)
-
-
-def _fix_for(kind: str) -> str:
-    """The fix that fits the construct whose value could not be journaled."""
-    if kind == "enter":
-        return ("If it is a client, connection or other resource, declare its class with "
-                "`durablec.resource` so that it is entered live on every execution; if it is data, "
-                "read what you need inside a `@durablec.step` helper and return that")
-    if kind == "iter":
-        return "Yield serializable items, or iterate inside a `@durablec.step` helper"
-    return ("If it is a client, connection or other resource, declare its class with "
-            "`durablec.resource` (opened live on every execution); if it is data, return a "
-            "serializable value, for example from a `@durablec.step` helper that reads what you "
-            "need from it")
-
-
-async def run_body(root: RunScope, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...],
-                   kwargs: dict[str, Any]) -> Any:
-    """Run the task body under the task's retry policy.
-
-    An exception the body raises itself (``r.raise_for_status()`` after a step) is retried from
-    the last checkpoint: each failed attempt is a ``body`` row, the journal index is rewound,
-    and the body runs again from the top, replaying all but its last step.
-    """
-    run = root.run
-    code = getattr(fn, "__code__", None)
-    site: Site = (getattr(fn, "__qualname__", "task"), code.co_firstlineno if code else 0, 0)
-    file = code.co_filename if code else None
-    attempt, retry_of, base = run.attempts.get(BODY_KEY, (0, None, 0))
-    while True:
-        attempt += 1
-        root.counter = 0
-        started = now()  # an execution, not a step: observers see it as run_started
-        token = active_scope.set(root)
-        try:
-            return await fn(*args, **kwargs)
-        except Exception as exc:
-            if run.fatal is not None or run.check_only:
-                raise
-            retry_of, delay = await root.failed(
-                BODY_KEY, "body", site, file, started, exc, root.policy, attempt, base, retry_of,
-                not settled(exc) and not isinstance(exc, NonDeterminismError))
-            await root.back_off(BODY_KEY, delay, exc)
-        finally:
-            active_scope.reset(token)
-
 
 async def _in_scope(scope: RunScope, coroutine: Coroutine[Any, Any, Any]) -> Any:
     token = active_scope.set(scope)
@@ -482,10 +292,10 @@ async def _detached(awaitable: Awaitable[Any]) -> Any:
 def close_coroutines(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """Close coroutine objects that replay does not need, so none is left un-awaited."""
     for value in args:
-        if type(value) not in _PLAIN and asyncio.iscoroutine(value):
+        if type(value) not in PLAIN and asyncio.iscoroutine(value):
             value.close()
     for value in kwargs.values():
-        if type(value) not in _PLAIN and asyncio.iscoroutine(value):
+        if type(value) not in PLAIN and asyncio.iscoroutine(value):
             value.close()
 
 

@@ -23,7 +23,8 @@ from durablec.errors import (
 )
 from durablec.runtime.context import RunContext
 from durablec.runtime.control import Suspend
-from durablec.runtime.engine import RunScope, run_body
+from durablec.runtime.engine import RunScope
+from durablec.runtime.retrying import run_body
 from durablec.runtime.failures import dump_exception
 from durablec.runtime.heartbeat import heartbeat_for
 from durablec.runtime.observer import observer

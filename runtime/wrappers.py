@@ -11,6 +11,7 @@ from typing import Any
 from durablec.runtime.abi import Site, active_scope, site_callee
 from durablec.runtime.context import StepRecord
 from durablec.runtime.engine import CheckStub, RunScope
+from durablec.runtime.recording import record_simple
 from durablec.runtime.resources import is_compiled, is_resource
 from durablec.runtime.standins import Recorded
 
@@ -61,13 +62,13 @@ class DurableIterator:
         try:
             value = await self._next()
         except StopAsyncIteration:
-            await scope.record_simple(key, "iter", self._site, self._file, started, "stop", None)
+            await record_simple(scope.run, key, "iter", self._site, self._file, started, "stop", None)
             raise
         except Exception as exc:
             if run.fatal is None:
-                await scope.record_simple(key, "iter", self._site, self._file, started, "error", exc)
+                await record_simple(scope.run, key, "iter", self._site, self._file, started, "error", exc)
             raise
-        return await scope.record_simple(key, "iter", self._site, self._file, started, "ok", value)
+        return await record_simple(scope.run, key, "iter", self._site, self._file, started, "ok", value)
 
     async def _next(self) -> Any:
         assert self._iterator is not None
@@ -121,12 +122,12 @@ class DurableContext:
             value = await self._enter()
         except Exception as exc:
             if run.fatal is None and record is None and not plumbing:
-                await scope.record_simple(key, "enter", self._site, self._file, started, "error", exc)
+                await record_simple(scope.run, key, "enter", self._site, self._file, started, "error", exc)
             raise
         try:
             live = plumbing or value is None or value is cm or is_resource(value)
             if record is None and not run.check_only:
-                value = await scope.record_simple(key, "enter", self._site, self._file, started,
+                value = await record_simple(scope.run, key, "enter", self._site, self._file, started,
                                                   "live" if live else "ok", value)
         except BaseException as exc:
             # Recording failed (or the run must stop): release what was acquired all the same.
@@ -210,9 +211,9 @@ async def _child_step(
         value = await coroutine
     except Exception as exc:
         if run.fatal is None:
-            await scope.record_simple(key, "child", child_site, file, started, "error", exc)
+            await record_simple(scope.run, key, "child", child_site, file, started, "error", exc)
         raise
     finally:
         active_scope.reset(token)
-    return await scope.record_simple(key, "child", child_site, file, started, "ok", value)
+    return await record_simple(scope.run, key, "child", child_site, file, started, "ok", value)
 
