@@ -107,7 +107,7 @@ async def record_error(
 
 async def record_simple(
     run: RunContext, key: str, kind: str, site: Site, file: str | None, started: float,
-    outcome: Literal["ok", "error", "stop", "live"], value: Any,
+    outcome: Literal["ok", "error", "stop", "live", "cancelled"], value: Any,
 ) -> Any:
     """Record the final outcome of an iterator item or a context entry; returns what the
     task gets (a live object that carries data stays live, see standins.py)."""

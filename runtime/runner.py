@@ -25,6 +25,7 @@ from durablec.runtime.context import RunContext
 from durablec.runtime.control import Suspend
 from durablec.runtime.engine import RunScope
 from durablec.runtime.retrying import run_body
+from durablec.runtime.spawn import install_task_factory
 from durablec.runtime.failures import dump_exception
 from durablec.runtime.heartbeat import heartbeat_for
 from durablec.runtime.observer import observer
@@ -289,6 +290,7 @@ async def _execute(
         except Exception as exc:  # noqa: BLE001 - unpickling fails in many ways; all stop the run
             return _unloadable_args(journal, context, exc)
         root = RunScope(context, "", task.__durablec_policy__)
+        install_task_factory(asyncio.get_running_loop())
         beat = None if check_only else heartbeat_for(journal)
         if beat is not None:
             beat.hold(context, owner.id)

@@ -15,7 +15,7 @@ from durablec.runtime.recording import record_simple
 from durablec.runtime.resources import is_compiled, is_resource
 from durablec.runtime.standins import Recorded
 
-__all__ = ["DurableContext", "DurableIterator", "scope_coroutines"]
+__all__ = ["DurableContext", "DurableIterator", "child_step", "is_child_step", "scope_coroutines"]
 
 
 class DurableIterator:
@@ -175,25 +175,28 @@ def scope_coroutines(
     new_args = list(args)
     for index, arg in enumerate(args):
         if asyncio.iscoroutine(arg):
-            new_args[index] = _child_step(scope, f"{key}:{index}", site, file, arg)
+            new_args[index] = child_step(scope, f"{key}:{index}", site, file, arg)
             found = True
     new_kwargs = kwargs
     for name, value in kwargs.items():
         if asyncio.iscoroutine(value):
             if new_kwargs is kwargs:
                 new_kwargs = dict(kwargs)
-            new_kwargs[name] = _child_step(scope, f"{key}:{name}", site, file, value)
+            new_kwargs[name] = child_step(scope, f"{key}:{name}", site, file, value)
             found = True
     return (tuple(new_args) if found else args), new_kwargs, found
 
 
-async def _child_step(
-    scope: RunScope, key: str, site: Site, file: str | None, coroutine: Coroutine[Any, Any, Any]
+async def child_step(
+    scope: RunScope, key: str, site: Site, file: str | None, coroutine: Coroutine[Any, Any, Any],
+    kind: str = "child",
 ) -> Any:
-    """A coroutine handed to a checkpoint (gather's children): its own step, keyed by position.
+    """A concurrent child: a coroutine handed to a checkpoint (gather's children, keyed by
+    position) or a task created by task code (spawn.py, keyed by creation order).
 
     Its outcome is journaled like a helper's, so a child that finished is not run again when
-    the enclosing step is resumed.
+    the enclosing step is resumed. A child cancelled while the run goes on (its TaskGroup
+    cancelled it after a sibling failed) records that, so replay cancels it the same way.
     """
     run = scope.run
     code = getattr(coroutine, "cr_code", None)
@@ -201,19 +204,36 @@ async def _child_step(
     record: StepRecord | None = run.records.get(key)
     if record is not None:
         coroutine.close()
-        return await scope.replay(key, record, "child", child_site, (), {}, None)
+        if record.outcome == "cancelled":
+            scope.verify(key, record, kind, child_site, (), {})
+            raise asyncio.CancelledError(f"step {key} was cancelled")
+        return await scope.replay(key, record, kind, child_site, (), {}, None)
     if run.suspend is not None or run.check_only:
         coroutine.close()
         run.stop_if_unwinding()
-    started = run.started(key, "child", site_callee(child_site), file, site[1])
+    started = run.started(key, kind, site_callee(child_site), file, site[1])
     token = active_scope.set(RunScope(run, key, scope.policy))
     try:
         value = await coroutine
     except Exception as exc:
         if run.fatal is None:
-            await record_simple(scope.run, key, "child", child_site, file, started, "error", exc)
+            await record_simple(run, key, kind, child_site, file, started, "error", exc)
+        raise
+    except asyncio.CancelledError:
+        if run.fatal is None and run.suspend is None:
+            # Cancelled by its group, not by a stop of the run: that is part of the history.
+            await asyncio.shield(
+                record_simple(run, key, kind, child_site, file, started, "cancelled", None))
         raise
     finally:
         active_scope.reset(token)
-    return await record_simple(scope.run, key, "child", child_site, file, started, "ok", value)
+    return await record_simple(run, key, kind, child_site, file, started, "ok", value)
 
+
+def is_child_step(coroutine: Coroutine[Any, Any, Any]) -> bool:
+    """Whether a coroutine is already a durable child (not to be wrapped again)."""
+    return getattr(coroutine, "cr_code", None) is _CHILD_CODE
+
+
+
+_CHILD_CODE = child_step.__code__
