@@ -63,6 +63,15 @@ class Task(Generic[P, R]):
         self.cron = None if cron is None else _cron_of(
             self.id, cron, timezone=timezone, catchup=catchup, catchup_limit=catchup_limit,
             overlap=overlap)
+        if self.cron is not None and self.signature is not None:
+            try:
+                self.signature.bind()
+            except TypeError as exc:
+                raise UsageError(
+                    f"task {self.id!r}: its cron schedule starts runs without arguments, but the "
+                    f"function needs some ({exc}); give them defaults, or add a schedule with "
+                    "arguments: `durablec schedule add TARGET --cron EXPR --args JSON`"
+                ) from None
         self.__durablec_policy__ = TaskPolicy(self.retry, timeout)
         self._module_hash: str | None = None
         self._compiled_checked = False
