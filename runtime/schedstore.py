@@ -166,11 +166,13 @@ def list_schedules(journal: Journal, task_id: str | None = None) -> list[Schedul
         return [_info(row) for row in conn.execute(query)]
 
 
-def set_paused(journal: Journal, schedule_id: str, paused: bool) -> ScheduleInfo:
-    """Pause or resume. A resumed schedule starts from now: slots missed while it was paused
-    were refused, not missed, so no catch-up fires them."""
+def set_paused(
+    journal: Journal, schedule_id: str, paused: bool, *, at: float | None = None
+) -> ScheduleInfo:
+    """Pause or resume (at time ``at``, default now). A resumed schedule starts from then: slots
+    passed while it was paused were refused, not missed, so no catch-up fires them."""
     info = get(journal, schedule_id)
-    at = now()
+    at = now() if at is None else at
     values: dict[str, Any] = {"paused": paused, "updated_at": at}
     if info.paused and not paused:
         values.update(last_slot=max(info.last_slot, at), next_at=info.cron.next_slot(at))
