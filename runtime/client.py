@@ -319,6 +319,7 @@ class Client:
         """Delete an added schedule (its runs stay); a schedule declared in code is refused."""
         schedstore.delete_schedule(self.journal, schedule_id)
 
-    def trigger_schedule(self, schedule_id: str) -> Handle[Any]:
-        """Have a worker of the schedule's task start a run now, paused or busy; its handle."""
-        return Handle(schedstore.trigger_now(self.journal, schedule_id), self.journal)
+    def trigger_schedule(self, schedule_id: str) -> str:
+        """Have a worker of the schedule's task start a run now, paused or busy; returns the id
+        that run will have (it exists once a worker has fired it)."""
+        return schedstore.trigger_now(self.journal, schedule_id)

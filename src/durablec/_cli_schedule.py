@@ -107,4 +107,4 @@ def delete(schedule_id: str, db: str | None) -> None:
 @_db_option
 def trigger_now(schedule_id: str, db: str | None) -> None:
     """Have a worker start a run of the schedule now; print the run's id."""
-    click.echo(Client(db).trigger_schedule(schedule_id).run_id)
+    click.echo(Client(db).trigger_schedule(schedule_id))
