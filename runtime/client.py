@@ -17,7 +17,7 @@ from durablec.runtime.lease import Owner
 from durablec.runtime import schedstore
 from durablec.runtime.runner import Outcome, create_run, execute, journal_for, outcome_of, start
 from durablec.runtime.schedstore import ScheduleInfo
-from durablec.runtime.schedule import DEFAULT_CATCHUP_LIMIT, Cron
+from durablec.runtime.schedule import DEFAULT_CATCHUP_LIMIT, Catchup, Cron
 from durablec.runtime.serde import Codec, preview
 from durablec.runtime.task import Task, as_task, lookup
 
@@ -291,7 +291,8 @@ class Client:
     def add_schedule(
         self, task: Task[Any, Any] | str, cron: str | Sequence[str], *,
         args: Sequence[Any] = (), kwargs: Mapping[str, Any] | None = None, id: str | None = None,
-        timezone: str = "UTC", catchup: str = "skip", catchup_limit: int = DEFAULT_CATCHUP_LIMIT,
+        timezone: str = "UTC", catchup: Catchup = "skip",
+        catchup_limit: int = DEFAULT_CATCHUP_LIMIT,
         overlap: bool = True,
     ) -> ScheduleInfo:
         """Start a run of ``task`` with these arguments at each slot of ``cron``, fired by the

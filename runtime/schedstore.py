@@ -31,7 +31,7 @@ from durablec.runtime.journal import (
 )
 from durablec.runtime.lease import bound_idle_transaction
 from durablec.runtime.runner import _misfit, _new_run
-from durablec.runtime.schedule import Cron, utc
+from durablec.runtime.schedule import Cron, catchup_of, utc
 from durablec.runtime.serde import Codec, preview
 from durablec.runtime.task import Task
 
@@ -85,8 +85,8 @@ def slot_run_id(schedule_id: str, slot: float) -> str:
 
 
 def _cron(row: Any) -> Cron:
-    return Cron(tuple(row.cron.split("\n")), row.timezone, row.catchup, row.catchup_limit,
-                row.overlap)
+    return Cron(tuple(row.cron.split("\n")), row.timezone, catchup_of(row.catchup),
+                row.catchup_limit, row.overlap)
 
 
 def _definition(cron: Cron) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from croniter import CroniterError, croniter
 
 from durablec.errors import UsageError
 
-__all__ = ["Catchup", "Cron", "GRACE_SECONDS", "Plan", "utc"]
+__all__ = ["Catchup", "Cron", "GRACE_SECONDS", "Plan", "catchup_of", "utc"]
 
 Catchup = Literal["skip", "latest", "all"]
 """What becomes of slots missed while no worker ran: none, the newest one, or all (bounded)."""
@@ -73,15 +73,12 @@ class Cron:
 
     @classmethod
     def of(
-        cls, cron: str | Sequence[str], *, timezone: str = "UTC", catchup: str = "skip",
+        cls, cron: str | Sequence[str], *, timezone: str = "UTC", catchup: Catchup = "skip",
         catchup_limit: int = DEFAULT_CATCHUP_LIMIT, overlap: bool = True,
     ) -> Cron:
         """A Cron from what a person wrote (one expression or several), checked."""
         exprs = (cron,) if isinstance(cron, str) else tuple(cron)
-        policy = _CATCHUPS.get(catchup)
-        if policy is None:
-            raise UsageError(f"catchup={catchup!r} is not one of 'skip', 'latest', 'all'")
-        made = cls(exprs, timezone, policy, catchup_limit, overlap)
+        made = cls(exprs, timezone, catchup_of(catchup), catchup_limit, overlap)
         made.check()
         return made
 
@@ -159,6 +156,15 @@ class Cron:
         newest = self.slots_until(at)
         last = max(last_slot, next(newest, last_slot))
         return Plan(fire, last, self.next_slot(at))
+
+
+def catchup_of(text: str) -> Catchup:
+    """The catch-up policy named ``text`` (from a command line or a journal row), checked: a
+    typo must not silently become another policy."""
+    policy = _CATCHUPS.get(text)
+    if policy is None:
+        raise UsageError(f"catchup={text!r} is not one of 'skip', 'latest', 'all'")
+    return policy
 
 
 def _steps(expr: str, start: datetime, *, backwards: bool) -> croniter:

@@ -10,7 +10,7 @@ import click
 from durablec._cli_runs import _db_option, _json_arg, _lint_option, _load_task
 from durablec.runtime.client import Client
 from durablec.runtime.schedstore import ScheduleInfo
-from durablec.runtime.schedule import DEFAULT_CATCHUP_LIMIT, utc
+from durablec.runtime.schedule import DEFAULT_CATCHUP_LIMIT, catchup_of, utc
 
 __all__ = ["schedule"]
 
@@ -46,7 +46,7 @@ def add(
     kwargs = _json_arg(kwargs_json, dict, "--kwargs")
     task = _load_task(target, not no_lint)
     info = Client(db).add_schedule(task, crons, args=args, kwargs=kwargs, id=schedule_id,
-                                   timezone=timezone, catchup=catchup,
+                                   timezone=timezone, catchup=catchup_of(catchup),
                                    catchup_limit=catchup_limit, overlap=overlap)
     click.echo(info.id)
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from durablec.errors import UsageError
-from durablec.runtime.schedule import GRACE_SECONDS, Cron, utc
+from durablec.runtime.schedule import GRACE_SECONDS, Catchup, Cron, utc
 
 PARIS = ZoneInfo("Europe/Paris")
 UTC = ZoneInfo("UTC")
@@ -91,7 +91,7 @@ def test_on_time_slots_fire_whatever_the_policy() -> None:
     ("catchup", "fired_missed"),
     [("skip", []), ("latest", [9]), ("all", [5, 6, 7, 8, 9])],
 )
-def test_missed_slots_follow_the_catch_up_policy(catchup: str, fired_missed: list[int]) -> None:
+def test_missed_slots_follow_the_catch_up_policy(catchup: Catchup, fired_missed: list[int]) -> None:
     # Hourly; no worker ran from 00:30 until 10:00:30. 10:00 is on time; 01:00-09:00 are missed.
     cron = Cron.of("0 * * * *", catchup=catchup, catchup_limit=5)
     midnight = at(2026, 1, 1)
