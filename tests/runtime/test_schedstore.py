@@ -11,7 +11,9 @@ import pytest
 from sqlalchemy import select, update
 
 from durablec.runtime.journal import Journal, runs
+from durablec.runtime import schedstore
 from durablec.runtime.schedstore import Firer, get, set_paused, slot_run_id
+from durablec.runtime.schedule import Cron
 from durablec.runtime.task import Task
 
 HOUR = 3600.0
@@ -132,3 +134,21 @@ def test_two_firers_racing_on_every_slot_start_one_run_each(journal: Journal) ->
             thread.join()
     expected = [slot_run_id("job", START + n) for n in range(10)]
     assert sorted(started) == expected and _run_ids(journal) == expected
+
+
+def test_a_schedule_whose_arguments_do_not_fit_is_reported_once_and_left_alone(
+    journal: Journal, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Added by task id from a process without the code, so its arguments were not checked.
+    schedstore.add(journal, "job", Cron.of("* * * * * *"), (1, 2), {}, schedule_id="misfit")
+    clock = Clock(get(journal, "misfit").next_at + 0.5)
+    firer = Firer(journal, [_task()], clock=clock)
+    assert firer.fire() == []
+    clock.at += 1
+    assert firer.fire() == []
+    reported = capsys.readouterr().err.splitlines()
+    assert len(reported) == 1 and reported[0].startswith(
+        "durablec worker: schedule misfit: task 'job' (`_job()")
+    assert "cannot take the arguments (1, 2): too many positional arguments" in reported[0]
+    assert reported[0].endswith("; this worker no longer fires it")
+    assert _run_ids(journal) == []
