@@ -21,12 +21,25 @@ from durablec.runtime.control import Suspend, mark_settled
 from durablec.runtime.engine import RunScope, run_scope
 from durablec.runtime.journal import events, held
 from durablec.runtime.journal import now as _clock
+from durablec.runtime.schedstore import SLOT_RUN_PREFIX, take_slot
+from durablec.runtime.schedule import utc
 
 __all__ = ["idempotency_key", "now", "random", "sleep", "uuid4", "wait_for_event"]
 
 
 async def now() -> datetime:
-    """The current UTC time; recorded once per step, so replay sees the same value."""
+    """The current UTC time; recorded once per step, so replay sees the same value.
+
+    In a run started by a schedule, the first ``now()`` returns the slot's time (to the second),
+    so that a run knows which slot it serves however late it started.
+    """
+    scope = run_scope()
+    if scope is not None and scope.run.run_id.startswith(SLOT_RUN_PREFIX):
+        run = scope.run
+        # Inside the step of this await, the active scope's path is the step's key.
+        slot = take_slot(run.journal, run.run_id, run.epoch, scope.path)
+        if slot is not None:
+            return utc(slot)
     return datetime.now(timezone.utc)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -15,7 +15,10 @@ from durablec.runtime.engine import run_scope
 from durablec.runtime.journal import TERMINAL, Journal, now, runs, steps
 from durablec.runtime.journal import events as events_table
 from durablec.runtime.lease import Owner
+from durablec.runtime import schedstore
 from durablec.runtime.runner import Outcome, create_run, execute, journal_for, outcome_of, start
+from durablec.runtime.schedstore import ScheduleInfo
+from durablec.runtime.schedule import DEFAULT_CATCHUP_LIMIT, Catchup, Cron
 from durablec.runtime.serde import Codec, preview
 from durablec.runtime.task import Task, as_task, lookup
 
@@ -286,3 +289,42 @@ class Client:
                 .values(status="cancelled", lease_epoch=runs.c.lease_epoch + 1, lease_owner=None,
                         lease_expires_at=None, finished_at=now(), updated_at=now())
             )
+
+    # -- schedules (docs/runtime.md, "Schedules") ------------------------------------------------
+
+    def add_schedule(
+        self, task: Task[Any, Any] | str, cron: str | Sequence[str], *,
+        args: Sequence[Any] = (), kwargs: Mapping[str, Any] | None = None, id: str | None = None,
+        timezone: str = "UTC", catchup: Catchup = "skip",
+        catchup_limit: int = DEFAULT_CATCHUP_LIMIT,
+        overlap: bool = True,
+    ) -> ScheduleInfo:
+        """Start a run of ``task`` with these arguments at each slot of ``cron``, fired by the
+        workers that load the task. ``id`` defaults to the task id and a random suffix."""
+        made = Cron.of(cron, timezone=timezone, catchup=catchup, catchup_limit=catchup_limit,
+                       overlap=overlap)
+        return schedstore.add(self.journal, task, made, tuple(args), dict(kwargs or {}),
+                              schedule_id=id)
+
+    def schedule(self, schedule_id: str) -> ScheduleInfo:
+        return schedstore.get(self.journal, schedule_id)
+
+    def schedules(self, task: str | None = None) -> list[ScheduleInfo]:
+        """Every schedule (declared in code or added), by id, optionally of one task id."""
+        return schedstore.list_schedules(self.journal, task)
+
+    def pause_schedule(self, schedule_id: str) -> ScheduleInfo:
+        return schedstore.set_paused(self.journal, schedule_id, True)
+
+    def resume_schedule(self, schedule_id: str) -> ScheduleInfo:
+        """Fire again from the next slot; the slots passed while paused are not caught up."""
+        return schedstore.set_paused(self.journal, schedule_id, False)
+
+    def delete_schedule(self, schedule_id: str) -> None:
+        """Delete an added schedule (its runs stay); a schedule declared in code is refused."""
+        schedstore.delete_schedule(self.journal, schedule_id)
+
+    def trigger_schedule(self, schedule_id: str) -> str:
+        """Have a worker of the schedule's task start a run now, paused or busy; returns the id
+        that run will have (it exists once a worker has fired it)."""
+        return schedstore.trigger_now(self.journal, schedule_id)

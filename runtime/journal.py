@@ -56,13 +56,15 @@ __all__ = [
     "Prepared",
     "REPLAY_COLUMNS",
     "RunRow",
+    "ScheduleRow",
+    "ScheduleSlotRow",
     "StepRow",
     "database_url",
     "held",
     "now",
 ]
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 DEFAULT_URL: Final = "sqlite:///./durablec.db"
 
 TERMINAL: Final = frozenset({"completed", "failed", "dead_lettered", "cancelled"})
@@ -167,6 +169,44 @@ class EventRow(SQLModel, table=True):
     created_at: float
 
 
+class ScheduleRow(SQLModel, table=True):
+    """A cron schedule: declared by a task (``source='code'``) or added through a Client."""
+
+    __tablename__ = "durablec_schedules"
+    __table_args__ = (Index("ix_durablec_schedules_task", "task_id"),)
+
+    id: str = Field(primary_key=True, max_length=150)
+    task_id: str = Field(max_length=300)
+    source: str = Field(max_length=10)
+    cron: str = Field(sa_type=Text)
+    timezone: str = Field(max_length=64)
+    catchup: str = Field(max_length=10)
+    catchup_limit: int
+    overlap: bool
+    paused: bool
+    args: bytes | None = Field(default=None, sa_type=LargeBinary)
+    args_repr: str | None = Field(default=None, sa_type=Text)
+    last_slot: float
+    next_at: float
+    last_run_id: str | None = Field(default=None, max_length=200)
+    manual_at: float | None = None
+    created_at: float
+    updated_at: float
+
+
+class ScheduleSlotRow(SQLModel, table=True):
+    """One row per fired slot: the primary key lets a slot start one run, whoever fires it."""
+
+    __tablename__ = "durablec_schedule_slots"
+
+    schedule_id: str = Field(primary_key=True, max_length=150)
+    slot_at: float = Field(primary_key=True)
+    run_id: str = Field(max_length=200, unique=True)
+    manual: bool
+    now_key: str | None = Field(default=None, max_length=1000)
+    created_at: float
+
+
 def _table(model: type[SQLModel]) -> Table:
     table = model.__table__  # type: ignore[attr-defined]  # set by SQLModel for table=True
     assert isinstance(table, Table)
@@ -177,7 +217,9 @@ runs: Final = _table(RunRow)
 steps: Final = _table(StepRow)
 events: Final = _table(EventRow)
 meta: Final = _table(MetaRow)
-TABLES: Final = (meta, runs, steps, events)
+schedules: Final = _table(ScheduleRow)
+schedule_slots: Final = _table(ScheduleSlotRow)
+TABLES: Final = (meta, runs, steps, events, schedules, schedule_slots)
 
 
 def held(
@@ -222,6 +264,8 @@ _MIGRATIONS: Final[dict[int, Sequence[str]]] = {
         "ALTER TABLE durablec_runs ADD COLUMN concurrency_key VARCHAR(300)",
         "CREATE INDEX ix_durablec_runs_queue ON durablec_runs (queue, status)",
     ),
+    # Schedules: only new tables, which create_all makes before the migrations run.
+    3: (),
 }
 """SQL to bring schema version N-1 to N, by N. Version 1 is the first published schema."""
 

@@ -7,7 +7,7 @@ import functools
 import hashlib
 import inspect
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from types import CodeType
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
@@ -16,6 +16,7 @@ from durablec.runtime import abi
 from durablec.runtime.context import TaskPolicy
 from durablec.runtime.policy import DEFAULT_RETRY, Retry
 from durablec.runtime.queue import Queue
+from durablec.runtime.schedule import DEFAULT_CATCHUP_LIMIT, Catchup, Cron
 
 if TYPE_CHECKING:
     from durablec.runtime.client import Handle
@@ -46,6 +47,11 @@ class Task(Generic[P, R]):
         queue: Queue | str | None = None,
         concurrency: int | None = None,
         concurrency_key: KeyOf | None = None,
+        cron: str | Sequence[str] | None = None,
+        timezone: str = "UTC",
+        catchup: Catchup = "skip",
+        catchup_limit: int = DEFAULT_CATCHUP_LIMIT,
+        overlap: bool = True,
     ) -> None:
         self.fn = fn
         self.id = id or fn.__qualname__
@@ -54,6 +60,18 @@ class Task(Generic[P, R]):
         self.dead_letter = dead_letter
         self.queue = _queue_of(self.id, queue, concurrency)
         self._key_of = concurrency_key
+        self.cron = None if cron is None else _cron_of(
+            self.id, cron, timezone=timezone, catchup=catchup, catchup_limit=catchup_limit,
+            overlap=overlap)
+        if self.cron is not None and self.signature is not None:
+            try:
+                self.signature.bind()
+            except TypeError as exc:
+                raise UsageError(
+                    f"task {self.id!r}: its cron schedule starts runs without arguments, but the "
+                    f"function needs some ({exc}); give them defaults, or add a schedule with "
+                    "arguments: `durablec schedule add TARGET --cron EXPR --args JSON`"
+                ) from None
         self.__durablec_policy__ = TaskPolicy(self.retry, timeout)
         self._module_hash: str | None = None
         self._compiled_checked = False
@@ -135,6 +153,17 @@ def _queue_of(task_id: str, queue: Queue | str | None, concurrency: int | None) 
     return Queue(queue) if isinstance(queue, str) else queue
 
 
+def _cron_of(
+    task_id: str, cron: str | Sequence[str], *, timezone: str, catchup: Catchup,
+    catchup_limit: int, overlap: bool,
+) -> Cron:
+    try:
+        return Cron.of(cron, timezone=timezone, catchup=catchup, catchup_limit=catchup_limit,
+                       overlap=overlap)
+    except UsageError as exc:
+        raise UsageError(f"task {task_id!r}: {exc}") from None
+
+
 def _awaits(code: CodeType) -> bool:
     for instruction in dis.get_instructions(code):
         if instruction.opname in _AWAIT_OPS:
@@ -156,6 +185,11 @@ def task(
     queue: Queue | str | None = None,
     concurrency: int | None = None,
     concurrency_key: KeyOf | None = None,
+    cron: str | Sequence[str] | None = None,
+    timezone: str = "UTC",
+    catchup: Catchup = "skip",
+    catchup_limit: int = DEFAULT_CATCHUP_LIMIT,
+    overlap: bool = True,
 ) -> Callable[[Callable[P, Coroutine[Any, Any, R]]], Task[P, R]]: ...
 
 
@@ -170,19 +204,31 @@ def task(
     queue: Queue | str | None = None,
     concurrency: int | None = None,
     concurrency_key: KeyOf | None = None,
+    cron: str | Sequence[str] | None = None,
+    timezone: str = "UTC",
+    catchup: Catchup = "skip",
+    catchup_limit: int = DEFAULT_CATCHUP_LIMIT,
+    overlap: bool = True,
 ) -> Task[P, R] | Callable[[Callable[P, Coroutine[Any, Any, R]]], Task[P, R]]:
     """Register an ``async def`` as a durable task (``@task`` or ``@task(id=..., retry=...)``).
 
     ``queue`` puts its runs on a named :class:`Queue` (limits shared with the other tasks on it);
     ``concurrency=N`` is short for a queue of its own with that limit; ``concurrency_key``
     computes each run's key for the queue's ``per_key`` limit from the run's arguments.
+
+    ``cron`` (an expression or a list; six fields for seconds) makes workers that load the task
+    start a run of it, without arguments, at each slot in ``timezone``; ``catchup`` and
+    ``catchup_limit`` decide the slots missed while no worker ran, ``overlap=False`` skips a
+    slot while the previous scheduled run is unfinished (docs/runtime.md, "Schedules").
     """
 
     def decorate(function: Callable[P, Coroutine[Any, Any, R]]) -> Task[P, R]:
         if not callable(function):
             raise UsageError(f"@task decorates an async function, not {function!r}")
         made = Task(function, id=id, retry=retry, timeout=timeout, dead_letter=dead_letter,
-                    queue=queue, concurrency=concurrency, concurrency_key=concurrency_key)
+                    queue=queue, concurrency=concurrency, concurrency_key=concurrency_key,
+                    cron=cron, timezone=timezone, catchup=catchup, catchup_limit=catchup_limit,
+                    overlap=overlap)
         _REGISTRY[made.id] = made
         return made
 

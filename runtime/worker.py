@@ -1,6 +1,7 @@
 """The worker: claims due runs of the tasks it has loaded and executes them, until stopped.
 
-It claims runs (claim.py) whenever it has a free slot and something may be due: woken at once by
+It fires the cron schedules of its tasks when a slot is due (schedstore.py), and claims runs
+(claim.py) whenever it has a free slot and something may be due: woken at once by
 PostgreSQL notifications (notify.py) when a run becomes pending, by a run of its own ending, and
 otherwise every ``poll`` seconds (timers, expired leases, SQLite). Stopping is graceful: no new
 claims, the runs in flight stop at their next checkpoint and are released as pending, so other
@@ -25,6 +26,7 @@ from durablec.runtime.heartbeat import heartbeat_for
 from durablec.runtime.lease import Owner
 from durablec.runtime.notify import listen as listen_for_runs
 from durablec.runtime.runner import Outcome, execute, journal_for
+from durablec.runtime.schedstore import Firer
 from durablec.runtime.task import Task, lookup, registered
 
 __all__ = ["work"]
@@ -56,6 +58,7 @@ async def work(
     known = {t.id: t for t in tasks} if tasks is not None else registered()
     owner = Owner.here()
     claimer = Claimer(journal, owner, known.values())
+    schedules = Firer(journal, known.values())
     listening = listen and not journal.is_sqlite
     interval = poll if poll is not None else (LISTENING_POLL_SECONDS if listening
                                               else POLL_SECONDS)
@@ -93,6 +96,9 @@ async def work(
             free = concurrency - len(running)
             failed = False
             try:
+                if schedules.due_in() == 0:
+                    # Before the claim, so that it can take the runs just started.
+                    await asyncio.to_thread(schedules.fire)
                 claimed = await asyncio.to_thread(claimer.claim, free) if free > 0 else []
             except SQLAlchemyError as exc:
                 failed = True
@@ -109,7 +115,7 @@ async def work(
             if claimed and len(claimed) == free:
                 continue  # the next claim finds no free slot and waits for one
             try:
-                await asyncio.wait_for(wake.wait(), interval)
+                await asyncio.wait_for(wake.wait(), min(interval, schedules.due_in()))
             except TimeoutError:
                 pass
     finally:

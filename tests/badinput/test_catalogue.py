@@ -615,3 +615,67 @@ def test_an_exception_class_that_cannot_be_unpickled(tmp: Path, any_cli: Cli) ->
     resumed = cli("run", "tasks.py:guarded", "--run-id", "X")
     assert resumed.returncode == 0 and resumed.stdout.strip() == "2", resumed.stderr
     assert (tmp / "after-ran").exists()
+
+
+SCHEDULED = """\
+import durablec
+
+
+@durablec.task(id="needs", cron="0 * * * *")
+async def needs(x):
+    return x
+"""
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        (["add", "tasks.py:double", "--cron", "0 25 * * *", "--args", "[1]"],
+         "error: cron expression '0 25 * * *' is not valid: "),
+        (["add", "tasks.py:double", "--cron", "* * * *", "--args", "[1]"],
+         "error: cron expression '* * * *' has 4 fields; give 5 (minute hour day month weekday) "
+         "or 6 (second minute hour day month weekday)"),
+        (["add", "tasks.py:double", "--cron", "0 * * * *", "--args", "[1]", "--timezone",
+          "Paris"], "error: time zone 'Paris' is not known; give an IANA name such as "
+                    "'Europe/Paris' or 'UTC'"),
+        (["add", "tasks.py:double", "--cron", "0 * * * *"],
+         "cannot take the arguments (): missing a required argument: 'x'"),
+        (["pause", "nightly"], "error: no schedule 'nightly' in the journal at "),
+        (["trigger-now", "nightly"], "error: no schedule 'nightly' in the journal at "),
+    ],
+)
+def test_a_schedule_that_cannot_be_added_or_found(
+    cli: Cli, command: list[str], expected: str
+) -> None:
+    before = cli.seeded()
+    done = cli("schedule", *command)
+    assert done.returncode == 2
+    assert expected in error_line(done)
+    assert cli.dump() == before
+
+
+def test_a_scheduled_task_that_needs_arguments(tmp: Path, cli: Cli) -> None:
+    before = cli.seeded()
+    (tmp / "scheduled.py").write_text(SCHEDULED)
+    done = cli("worker", "scheduled.py:needs", "--until-idle")
+    assert done.returncode == 2
+    assert error_line(done) == (
+        "error: task 'needs': its cron schedule starts runs without arguments, but the function "
+        "needs some (missing a required argument: 'x'); give them defaults, or add a schedule "
+        "with arguments: `durablec schedule add TARGET --cron EXPR --args JSON`"
+    )
+    assert cli.dump() == before
+
+
+def test_deleting_a_schedule_declared_in_code(tmp: Path, cli: Cli) -> None:
+    (tmp / "scheduled.py").write_text(SCHEDULED.replace("async def needs(x)",
+                                                        "async def needs(x=1)"))
+    assert cli("worker", "scheduled.py:needs", "--until-idle").returncode == 0
+    before = cli.dump()
+    done = cli("schedule", "delete", "needs")
+    assert done.returncode == 2
+    assert error_line(done) == (
+        "error: schedule 'needs' is declared by task 'needs' (@task(cron=...)) and workers that "
+        "load the task declare it again; remove cron= from the task, or pause it"
+    )
+    assert cli.dump() == before

@@ -44,6 +44,12 @@ async def one_at_a_time() -> None:
     return None
 
 
+@task(cron=["*/5 * * * *", "0 0 * * * *"], timezone="Europe/Paris", catchup="latest",
+      catchup_limit=10, overlap=False)
+async def tick() -> None:
+    return None
+
+
 async def main() -> None:
     direct: dict[str, str] = await process("o1", rush=True)
     handle: durablec.Handle[dict[str, str]] = process.trigger("o2")
@@ -56,6 +62,15 @@ async def main() -> None:
     client.send_event(other.run_id, "approval", {"ok": True})
     number: int = await durablec.arun(bare, 3, db="sqlite:///typed.db")
     assert infos is not None and number
+    added = client.add_schedule(report, "0 6 * * *", args=["acme", "today"], id="acme",
+                                timezone="Europe/Paris", catchup="all", overlap=False)
+    upcoming: float = added.next_at
+    names: list[str] = [info.id for info in client.schedules(task="report")]
+    client.pause_schedule("acme")
+    client.resume_schedule("acme")
+    started: str = client.trigger_schedule("acme")
+    client.delete_schedule("acme")
+    assert upcoming and names and started
     for policy in (Retry.fixed(2, 3), Retry.manual(), Retry.none()):
         assert policy.max_attempts >= 1
 
