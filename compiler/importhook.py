@@ -5,8 +5,12 @@ given roots, and its loader compiles each with :func:`~durablec.compiler.pipelin
 before executing it. The resulting code object is cached in ``__pycache__`` next to the source,
 in a file tagged with the interpreter's cache tag, the durablec version and the ABI version
 (``tasks.cpython-311.durablec-0.1.0-abi1.pyc``), keyed by a hash of the source, its path, the
-lint flag and the compiler's own code (:mod:`~durablec.compiler.fingerprint`). A cache that cannot be read or written (a read-only tree) is silently skipped, and
-writes are atomic. A warm cache imports without loading the compiler or libcst.
+lint flag and the compiler's own code (:mod:`~durablec.compiler.fingerprint`). When Python is told
+not to write bytecode (``PYTHONDONTWRITEBYTECODE``, common in containers), the source tree is left
+alone and the cache lives in durablec's own directory instead: ``DURABLEC_CACHE_DIR``, else
+``$XDG_CACHE_HOME/durablec``, else ``~/.cache/durablec`` (one file per source path), so a worker's
+warm start still neither compiles nor loads libcst. A cache that cannot be read or written (a
+read-only tree) is silently skipped, and writes are atomic.
 
 ``co_filename`` and ``__file__`` stay the source path: compiled output keeps every line where it
 was, so tracebacks show the user's own lines.
@@ -52,12 +56,28 @@ _NOT_OURS = frozenset({"site-packages", "dist-packages", "__pycache__"})
 
 
 def cache_path(source: str | os.PathLike[str]) -> Path | None:
-    """Where the compiled code of ``source`` is cached; None when this interpreter has no tag."""
+    """Where the compiled code of ``source`` is cached; None when this interpreter has no tag.
+
+    Beside the source in ``__pycache__``, or in durablec's cache directory when Python writes no
+    bytecode (module docstring).
+    """
     tag = sys.implementation.cache_tag
     if tag is None:
         return None
     path = Path(source)
-    return path.parent / "__pycache__" / f"{path.stem}.{tag}.durablec-{__version__}-abi{ABI_VERSION}.pyc"
+    name = f"{path.stem}.{tag}.durablec-{__version__}-abi{ABI_VERSION}.pyc"
+    if not sys.dont_write_bytecode:
+        return path.parent / "__pycache__" / name
+    where = hashlib.sha256(os.fsencode(os.path.abspath(path))).hexdigest()[:20]
+    return _cache_dir() / f"{where}.{name}"
+
+
+def _cache_dir() -> Path:
+    configured = os.environ.get("DURABLEC_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "durablec"
 
 
 class ImportHook(MetaPathFinder):
@@ -163,7 +183,7 @@ class ImportHook(MetaPathFinder):
             raise FindingsError(source_path, result.diagnostics)
         code = compile(result.code, source_path, "exec", dont_inherit=True)
         self.compiled += 1
-        if cached is not None and not sys.dont_write_bytecode:
+        if cached is not None:
             _write_cache(cached, key, code)
         return code
 
@@ -356,7 +376,7 @@ def _read_cache(path: Path, key: bytes) -> CodeType | None:
 def _write_cache(path: Path, key: bytes, code: CodeType) -> None:
     """Write the cache atomically; any failure (read-only tree, full disk) is ignored."""
     try:
-        path.parent.mkdir(exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError:
         return

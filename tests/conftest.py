@@ -15,6 +15,15 @@ from pg import pg_server, postgres_url  # noqa: E402
 __all__ = ["pg_server", "postgres_url"]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _compile_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Keep the import hook's cache (written outside the tree when Python writes no bytecode)
+    out of the user's home directory: every test and its subprocesses use one of the session's."""
+    import os
+
+    os.environ.setdefault("DURABLEC_CACHE_DIR", str(tmp_path_factory.mktemp("durablec-cache")))
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden",

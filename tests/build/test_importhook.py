@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from durablec.compiler.build import build
-from durablec.compiler.importhook import NO_COMPILE_MARKER, cache_path, install, load_target
+from durablec.compiler.importhook import NO_COMPILE_MARKER, install, load_target
 from durablec.errors import FindingsError, UsageError
 
 TASKS = '''\
@@ -102,12 +102,38 @@ def test_a_fresh_process_imports_from_the_cache(tmp_path: Path) -> None:
         return result
 
     assert run()[:2] == [2, 0]
-    cached = cache_path(pkg / "tasks.py")
-    assert cached is not None and cached.is_file()
-    assert cached.name == f"tasks.{sys.implementation.cache_tag}.durablec-0.1.0-abi1.pyc"
+    # The child writes bytecode, so its cache is beside the source.
+    cached = pkg / "__pycache__" / f"tasks.{sys.implementation.cache_tag}.durablec-0.1.0-abi1.pyc"
+    assert cached.is_file()
     assert run() == [0, 2, False]
     (pkg / "tasks.py").write_text(TASKS + "\n# changed\n")
     assert run()[:2] == [1, 1]
+
+
+def test_without_bytecode_writes_the_cache_lives_in_durablecs_own_directory(tmp_path: Path) -> None:
+    """PYTHONDONTWRITEBYTECODE (containers, this project's CI) must not make every worker start
+    compile its tasks and load libcst: the cache moves out of the source tree instead."""
+    pkg = make_package(tmp_path, "jobs_nobytecode")
+    cache = tmp_path / "cache"
+    script = (
+        "import json, sys\n"
+        "from durablec.compiler.importhook import install\n"
+        f"hook = install([{str(tmp_path)!r}], lint=False)\n"
+        "import jobs_nobytecode.tasks\n"
+        "print(json.dumps([hook.compiled, hook.cache_hits, 'libcst' in sys.modules]))\n"
+    )
+    env = {**child_env(), "PYTHONDONTWRITEBYTECODE": "1", "DURABLEC_CACHE_DIR": str(cache)}
+
+    def run() -> list[object]:
+        done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, check=True)
+        result: list[object] = json.loads(done.stdout)
+        return result
+
+    assert run()[:2] == [2, 0]
+    assert run() == [0, 2, False]
+    assert not (pkg / "__pycache__").exists()
+    assert len(list(cache.glob("*.durablec-*.pyc"))) == 2
 
 
 def test_a_change_to_the_compiler_invalidates_the_import_cache(tmp_path: Path) -> None:
