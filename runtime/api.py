@@ -21,8 +21,6 @@ from durablec.runtime.control import Suspend, mark_settled
 from durablec.runtime.engine import RunScope, run_scope
 from durablec.runtime.journal import events, held
 from durablec.runtime.journal import now as _clock
-from durablec.runtime.schedstore import SLOT_RUN_PREFIX, take_slot
-from durablec.runtime.schedule import utc
 
 __all__ = ["idempotency_key", "now", "random", "sleep", "uuid4", "wait_for_event"]
 
@@ -34,7 +32,12 @@ async def now() -> datetime:
     so that a run knows which slot it serves however late it started.
     """
     scope = run_scope()
-    if scope is not None and scope.run.run_id.startswith(SLOT_RUN_PREFIX):
+    if scope is not None and scope.run.run_id.startswith("schedule:"):
+        # Imported here: the schedule store is needed only by runs that schedules start.
+        from durablec.runtime.schedstore import SLOT_RUN_PREFIX, take_slot
+        from durablec.runtime.schedule import utc
+
+        assert scope.run.run_id.startswith(SLOT_RUN_PREFIX)
         run = scope.run
         # Inside the step of this await, the active scope's path is the step's key.
         slot = take_slot(run.journal, run.run_id, run.epoch, scope.path)

@@ -20,12 +20,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from itertools import takewhile
-from typing import Final, Literal, get_args
+from typing import TYPE_CHECKING, Final, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import CroniterError, croniter
 
 from durablec.errors import UsageError
+
+if TYPE_CHECKING:
+    from croniter import croniter
 
 __all__ = ["Catchup", "Cron", "GRACE_SECONDS", "Plan", "catchup_of", "utc"]
 
@@ -93,6 +95,8 @@ class Cron:
                     f"cron expression {expr!r} has {fields} fields; give 5 (minute hour day "
                     "month weekday) or 6 (second minute hour day month weekday)"
                 )
+            from croniter import CroniterError
+
             try:
                 _steps(expr, _PROBE, backwards=False).get_next(datetime)
             except CroniterError as exc:
@@ -168,6 +172,9 @@ def catchup_of(text: str) -> Catchup:
 
 
 def _steps(expr: str, start: datetime, *, backwards: bool) -> croniter:
+    # Imported here: every task module imports this module, and croniter costs ~50 ms to load.
+    from croniter import croniter
+
     six = not expr.strip().startswith("@") and len(expr.split()) == 6
     return croniter(expr, start, ret_type=datetime, is_prev=backwards, second_at_beginning=six)
 
