@@ -35,6 +35,7 @@ _COMMANDS = {
     "cancel": "durablec._cli_runs",
     "send-event": "durablec._cli_runs",
     "replay": "durablec._cli_runs",
+    "export": "durablec._cli_runs",
 }
 
 
