@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 import durablec
-from durablec.errors import UsageError
+from durablec.errors import NotCompiledError, UsageError
 from durablec.runtime.client import Client
 from durablec.testing import acrash, crash
 from shop import orders
@@ -62,8 +62,20 @@ def test_crash_with_an_unknown_step_names_the_steps_reached(durablec_db: str) ->
 
 
 def test_acrash_from_async_code(durablec_db: str) -> None:
-    async def scenario() -> str:
+    async def scenario() -> dict[str, str]:
         run_id = await acrash(orders.process_order, "D4", at="1", db=durablec_db)
         return await durablec.arun(orders.process_order, db=durablec_db, run_id=run_id)
 
-    assert asyncio.run(scenario())["order_id"] == "D4"  # type: ignore[index]
+    assert asyncio.run(scenario())["order_id"] == "D4"
+
+
+async def not_compiled() -> None:
+    """Defined in a test module, which pytest (not durablec) imports."""
+    await asyncio.sleep(0)
+
+
+def test_crash_of_a_task_that_was_not_compiled_says_so(durablec_db: str) -> None:
+    with pytest.raises(NotCompiledError, match="did not compile.* In tests, define tasks in a "
+                                               "module of your package"):
+        crash(not_compiled, at="0")
+    assert durablec.Client().runs() == []

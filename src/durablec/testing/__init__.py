@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Final, TypeVar
 
-from durablec.errors import UsageError
+from durablec.errors import NotCompiledError, UsageError
 from durablec.runtime.client import Client, TaskLike
 from durablec.runtime.client import send_event as send_event
 from durablec.runtime.clock import Clock, use_clock
@@ -101,6 +101,13 @@ def crash(task: TaskLike[Any], *args: Any, at: str, db: str | None = None,
     ``run_id`` names the new run (an unfinished run with that id is resumed and crashed again).
     """
     made = as_task(task)
+    try:
+        made.check_compiled()  # before a run is created, and with the fix that applies in tests
+    except NotCompiledError as exc:
+        raise NotCompiledError(
+            f"{exc}. In tests, define tasks in a module of your package: the durablec plugin "
+            "compiles those on import (the durablec_compile ini option), never test modules"
+        ) from None
     journal = journal_for(db)
     owner = _dead_owner()
     run_id, _ = create_run(journal, made, args, kwargs, run_id=run_id, holder=owner)
@@ -121,11 +128,12 @@ def crash(task: TaskLike[Any], *args: Any, at: str, db: str | None = None,
     if stop.error is not None:
         raise stop.error
     status = stop.outcome.status if stop.outcome is not None else "stopped"
-    reached = ", ".join(stop.reached) if stop.reached else "no step"
+    reached = (f"it reached {', '.join(stop.reached)} and is {status}. Pass one of those keys "
+               "or callees as at=" if stop.reached else
+               f"it reached no step and is {status}; at= must name a step the run reaches")
     raise UsageError(
-        f"crash(at={at!r}): run {run_id} of task {made.id!r} never started a step {at!r}; it "
-        f"reached {reached} and is {status}. Pass one of those keys or callees as at= "
-        f"(`durablec inspect {run_id}` shows a run's steps)"
+        f"crash(at={at!r}): run {run_id} of task {made.id!r} never started a step {at!r}; "
+        f"{reached} (`durablec inspect {run_id}` shows a run's steps)"
     )
 
 
