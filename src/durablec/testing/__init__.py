@@ -56,7 +56,7 @@ class _CrashAt(StepObserver):
     def step_started(self, event: StepEvent) -> None:
         if event.run_id != self.run_id:
             return
-        if event.key == self.at or (event.callee == self.at and not self.crashed):
+        if event.key == self.at or event.callee == self.at:
             self.crashed = True
             self.settled.set()
             # The step has started and nothing of it is recorded. The execution's thread stops

@@ -43,7 +43,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # environment, and most never touch durablec.
     from durablec.compiler.importhook import ImportHook
 
-    tests = [pattern for pattern in config.getini("python_files")] + ["conftest.py"]
+    tests = [*config.getini("python_files"), "conftest.py"]
     roots = config.getini("durablec_compile") or [config.rootpath]
 
     def is_test_module(path: Path) -> bool:
