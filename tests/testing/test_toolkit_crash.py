@@ -79,3 +79,11 @@ def test_crash_of_a_task_that_was_not_compiled_says_so(durablec_db: str) -> None
                                                "module of your package"):
         crash(not_compiled, at="0")
     assert durablec.Client().runs() == []
+
+
+def test_the_public_names_are_pinned() -> None:
+    import durablec.testing
+
+    assert sorted(durablec.testing.__all__) == [
+        "SkippingClock", "acrash", "assert_replays", "crash", "replay_history", "send_event",
+        "time_skipping"]
