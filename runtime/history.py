@@ -2,7 +2,7 @@
 
 :func:`check_replay` replays a stored run without running any step (the runner's check-only
 mode) and says where the current code departs from it: another step or other arguments than
-recorded, a step the finished run never took, or a recorded step the code no longer reaches.
+recorded, a step the completed run never took, or a recorded step the code no longer reaches.
 
 A *history* (``durablec export``) is one run's rows as a versioned JSON document, so that a team
 can keep real histories in its repository and replay them in CI without a database::
@@ -52,8 +52,6 @@ FORMAT: Final = "durablec-history"
 VERSION: Final = 1
 """The history format this durablec writes, and the newest it reads."""
 
-_FINISHED: Final = frozenset({"completed", "failed", "dead_lettered"})
-_SEPARATORS: Final = ".:#<"
 
 
 class _Replayed(StepObserver):
@@ -84,32 +82,32 @@ def check_replay(journal: Journal, rows: RunRows, task: Task[Any, Any]) -> str |
     assert outcome is not None
     if outcome.error is not None:
         return str(outcome.error)
-    if status not in _FINISHED:
-        return None  # an unfinished run may go on to steps it has not recorded yet
+    if status != "completed":
+        # An unfinished run may go on to steps it has not recorded yet; a failed one replays up
+        # to its last step, which a new attempt of the body would run again (context.rewind).
+        return None
     after = f" after step {watch.keys[-1]}" if watch.keys else ""
     if outcome.message is not None:
         return (f"run {run_id} {status}, but the current code goes on{after} to a step the "
                 "run never took: a step was added, or a recorded result now leads elsewhere")
-    replayed = set(watch.keys)
+    # Compared by the task body's own steps: a helper, a gather or an `async for` that finished
+    # replays whole (its result, its items), without the steps recorded inside it.
+    reached = {_root_ordinal(key) for key in watch.keys}
     for row in rows.steps:
         if row["final"] and row["kind"] != "body" and row["outcome"] != "live" \
-                and not _covered(row["key"], replayed):
+                and _root_ordinal(row["key"]) not in reached:
             return (f"run {run_id} {status} after step {row['key']} `{row['callee']}` at "
                     f"{row['file']}:{row['line']}, but the current code ends{after} without "
                     "reaching it: a step was removed, or a recorded result now leads elsewhere")
     return None
 
 
-def _covered(key: str, replayed: set[str]) -> bool:
-    """Whether the step, or a step it is part of (a helper, a gather), was replayed: a helper
-    that finished is replayed whole, without its own steps."""
-    while True:
-        if key in replayed:
-            return True
-        cut = max(key.rfind(mark) for mark in _SEPARATORS)
-        if cut <= 0:
-            return False
-        key = key[:cut]
+def _root_ordinal(key: str) -> str:
+    """The task body's step a key belongs to (``"3"`` for ``"3:1.0"``, ``"4#2"`` or ``"4.0"``)."""
+    end = 0
+    while end < len(key) and key[end].isdigit():
+        end += 1
+    return key[:end]
 
 
 # -- histories as files ---------------------------------------------------------------------

@@ -12,7 +12,7 @@ import durablec
 from durablec.cli import main
 from durablec.errors import TamperedPayloadError, UsageError
 from durablec.testing import assert_replays, crash, replay_history
-from shop import changed, orders
+from shop import changed, constructs, orders
 
 
 def cli(*args: str) -> Result:
@@ -149,3 +149,19 @@ def test_not_a_history(tmp_path: Path) -> None:
     path.write_text('{"hello": 1}')
     with pytest.raises(UsageError, match="is not a durablec history"):
         replay_history(path, orders.process_order)
+
+
+def test_finished_runs_of_every_construct_replay_without_false_alarms(
+    durablec_db: str, durablec_time: object, tmp_path: Path,
+) -> None:
+    durablec.run(constructs.constructs, "t1")
+    with pytest.raises(ValueError):
+        durablec.run(constructs.fails)
+    runs = {info.task_id: info for info in durablec.Client().runs()}
+    assert (runs["constructs"].status, runs["fails"].status) == ("completed", "failed")
+    assert_replays(constructs.constructs, runs["constructs"].id)
+    assert_replays(constructs.fails, runs["fails"].id)
+    for task in (constructs.constructs, constructs.fails):
+        path = tmp_path / f"{task.id}.json"
+        assert cli("export", runs[task.id].id, "-o", str(path)).exit_code == 0
+        replay_history(path, task)
