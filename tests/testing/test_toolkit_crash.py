@@ -52,6 +52,14 @@ def test_crash_by_step_key_runs_no_cleanup_and_writes_nothing_more(durablec_db: 
     assert [s.key for s in Client(durablec_db).steps(run_id)] == ["0", "1"]
 
 
+def test_a_crashed_run_can_be_crashed_again_further_on(durablec_db: str) -> None:
+    run_id = crash(orders.process_order, "E5", at="1")
+    assert crash(orders.process_order, at="2", run_id=run_id) == run_id  # resumed, then killed
+    assert [s.key for s in Client(durablec_db).steps(run_id)] == ["0", "1"]
+    assert durablec.run(orders.process_order, run_id=run_id)["order_id"] == "E5"
+    assert orders.SIDE_EFFECTS == ["fetch E5", "charge 42", "email E5@example.com: Order E5 confirmed"]
+
+
 def test_crash_with_an_unknown_step_names_the_steps_reached(durablec_db: str) -> None:
     with pytest.raises(UsageError) as caught:
         crash(orders.process_order, "C3", at="payments.refund", db=durablec_db)

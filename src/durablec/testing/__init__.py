@@ -27,6 +27,7 @@ from durablec.runtime.client import send_event as send_event
 from durablec.runtime.clock import Clock, use_clock
 from durablec.runtime.heartbeat import heartbeat_for
 from durablec.runtime.history import check_replay, read_history
+from durablec.runtime.journal import Journal
 from durablec.runtime.history import replay_history as _replay_history
 from durablec.runtime.lease import Owner
 from durablec.runtime.observer import StepEvent, StepObserver, install
@@ -69,7 +70,7 @@ class _CrashAt(StepObserver):
         if event.run_id == self.run_id:
             self.reached.append(f"{event.key} `{event.callee}` (replayed)")
 
-    def execute(self, journal: Any, task: Task[Any, Any], owner: Owner) -> None:
+    def execute(self, journal: Journal, task: Task[Any, Any], owner: Owner) -> None:
         try:
             self.outcome = asyncio.run(execute(
                 journal, self.run_id,
