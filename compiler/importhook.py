@@ -31,7 +31,7 @@ import re
 import sys
 import tempfile
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from importlib.abc import MetaPathFinder
 from importlib.machinery import ModuleSpec, PathFinder, SourceFileLoader
 from importlib.util import MAGIC_NUMBER
@@ -87,9 +87,15 @@ class ImportHook(MetaPathFinder):
     from the cache.
     """
 
-    def __init__(self, roots: Iterable[str | os.PathLike[str]], *, lint: bool = True) -> None:
+    def __init__(
+        self, roots: Iterable[str | os.PathLike[str]], *, lint: bool = True,
+        exclude: Callable[[Path], bool] | None = None,
+    ) -> None:
         self.roots: list[Path] = []
         self.lint = lint
+        # Modules under the roots that another loader owns (the pytest plugin leaves test
+        # modules to pytest's assertion rewriting).
+        self.exclude = exclude
         self.compiled = 0
         self.cache_hits = 0
         self._config_keys: dict[Path, str] = {}
@@ -148,6 +154,8 @@ class ImportHook(MetaPathFinder):
     def _claims(self, origin: Path) -> bool:
         if any(part in _NOT_OURS for part in origin.parts[:-1]):
             return False  # installed packages are used as they are
+        if self.exclude is not None and self.exclude(origin):
+            return False
         for root in self.roots:
             if origin == root:
                 return True

@@ -7,7 +7,6 @@ run they execute in to suspend it (no coroutine kept) instead of blocking a work
 
 from __future__ import annotations
 
-import asyncio
 import random as _random
 import uuid as _uuid
 from datetime import datetime, timezone
@@ -17,6 +16,7 @@ from sqlalchemy import and_, exists, select, update
 
 from durablec.errors import UsageError
 from durablec.runtime.abi import active_scope
+from durablec.runtime.clock import clock
 from durablec.runtime.control import Suspend, mark_settled
 from durablec.runtime.engine import RunScope, run_scope
 from durablec.runtime.journal import events, held
@@ -43,7 +43,7 @@ async def now() -> datetime:
         slot = take_slot(run.journal, run.run_id, run.epoch, scope.path)
         if slot is not None:
             return utc(slot)
-    return datetime.now(timezone.utc)
+    return datetime.fromtimestamp(_clock(), timezone.utc)
 
 
 async def random() -> float:
@@ -92,15 +92,18 @@ async def sleep(seconds: float | None = None, *, until: datetime | None = None) 
     if (seconds is None) == (until is None):
         raise UsageError("durablec.sleep takes either seconds or until=, not both or neither")
     scope = run_scope()
+    timer = clock()
     if scope is None:
-        await asyncio.sleep(max(0.0, await _wake_time(seconds, until) - _clock()))
+        await timer.sleep(max(0.0, await _wake_time(seconds, until) - _clock()))
         return
     wake_at: float = await scope.checkpoint(_WAKE_SITE, _wake_time, (seconds, until), {})
     remaining = wake_at - _clock()
-    if remaining <= 0:
+    # A replay check does not wait: the recorded wake time says the sleep was reached, and what
+    # follows it is checked (it may be later than now when the run was recorded in skipped time).
+    if remaining <= 0 or scope.run.check_only:
         return
-    if remaining <= scope.run.inline_sleep:
-        await asyncio.sleep(remaining)
+    if remaining <= scope.run.inline_sleep or timer.skips:
+        await timer.sleep(remaining)
         return
     raise scope.run.suspend_now(
         Suspend("sleeping", f"sleeping until {datetime.fromtimestamp(wake_at, timezone.utc):%Y-%m-%d %H:%M:%S} UTC",
@@ -128,6 +131,10 @@ async def wait_for_event(name: str, timeout: float | None = None) -> Any:
     if timeout is not None:
         deadline = await scope.checkpoint(_DEADLINE_SITE, _deadline, (timeout,), {})
     found, payload = _take_event(scope, name)
+    if not found and deadline is not None and clock().skips:
+        # Skipped time: the timeout passes at once unless the event came meanwhile.
+        await clock().sleep(deadline - _clock())
+        found, payload = _take_event(scope, name)
     if found:
         return payload
     if deadline is not None and _clock() >= deadline:

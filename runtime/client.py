@@ -22,7 +22,7 @@ from durablec.runtime.schedule import DEFAULT_CATCHUP_LIMIT, Catchup, Cron
 from durablec.runtime.serde import Codec, preview
 from durablec.runtime.task import Task, as_task, lookup
 
-__all__ = ["Client", "Handle", "RunInfo", "arun", "run", "send_event", "trigger_task"]
+__all__ = ["Client", "Handle", "RunInfo", "RunRows", "arun", "run", "send_event", "trigger_task"]
 
 R = TypeVar("R")
 TaskLike = Task[Any, R] | Callable[..., Coroutine[Any, Any, R]]
@@ -46,6 +46,15 @@ class RunInfo:
     args_repr: str | None
     parent_run_id: str | None
     lease_owner: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunRows:
+    """A run's rows as stored, every column by name (payloads as bytes): what an export holds."""
+
+    run: dict[str, Any]
+    steps: list[dict[str, Any]]
+    events: list[dict[str, Any]]
 
 
 def _info(row: Any) -> RunInfo:
@@ -249,6 +258,18 @@ class Client:
         self.get(run_id)
         with self.journal.begin() as conn:
             return list(conn.execute(select(steps).where(steps.c.run_id == run_id).order_by(steps.c.id)))
+
+    def rows(self, run_id: str) -> RunRows:
+        """The run's row, its step attempts and its events, in recording order."""
+        with self.journal.begin() as conn:
+            run = conn.execute(select(runs).where(runs.c.id == run_id)).one_or_none()
+            if run is None:
+                raise RunNotFoundError(f"no run {run_id!r} in the journal at {self.journal.url}")
+            attempts = conn.execute(select(steps).where(steps.c.run_id == run_id).order_by(steps.c.id))
+            sent = conn.execute(select(events_table).where(events_table.c.run_id == run_id)
+                                .order_by(events_table.c.id))
+            return RunRows(dict(run._mapping), [dict(row._mapping) for row in attempts],
+                           [dict(row._mapping) for row in sent])
 
     def send_event(self, run_id: str, name: str, payload: Any = None) -> None:
         _send_event(self.journal, run_id, name, payload)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Final
@@ -44,6 +43,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Field, SQLModel
 
 from durablec.errors import JournalError
+from durablec.runtime.clock import now
 from durablec.runtime.committer import Committer
 from durablec.runtime.notify import WAKEUP_DDL
 
@@ -68,10 +68,6 @@ SCHEMA_VERSION: Final = 3
 DEFAULT_URL: Final = "sqlite:///./durablec.db"
 
 TERMINAL: Final = frozenset({"completed", "failed", "dead_lettered", "cancelled"})
-
-
-def now() -> float:
-    return time.time()
 
 
 class MetaRow(SQLModel, table=True):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from durablec.errors import NonDeterminismError
 from durablec.runtime.abi import Site, active_scope, site_callee
+from durablec.runtime.clock import clock
 from durablec.runtime.context import BODY_KEY, RunContext, TaskPolicy
 from durablec.runtime.control import Suspend, mark_settled, settled
 from durablec.runtime.journal import now
@@ -49,13 +49,15 @@ async def failed(
     return row, retry.delay(attempt - base)
 
 async def back_off(run: RunContext, key: str, delay: float, exc: BaseException) -> None:
-    """Wait before the next attempt: in place when short, else suspended until it is due."""
-    if delay > run.inline_sleep:
+    """Wait before the next attempt: in place when short (or when time is skipped), else
+    suspended until it is due."""
+    timer = clock()
+    if delay > run.inline_sleep and not timer.skips:
         raise run.suspend_now(
             Suspend("sleeping", f"step {key or 'task body'} retries in {delay:g} s",
                     wake_at=now() + delay)
         ) from exc
-    await asyncio.sleep(delay)
+    await timer.sleep(delay)
 
 
 async def run_body(root: RunScope, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...],

@@ -359,7 +359,10 @@ async def _settle(
     except Exception as exc:
         error = exc
     if context.check_only:
-        return Outcome(run_id, "checked", error=context.fatal)
+        # The message says where the check stopped early (at a step the journal does not hold).
+        stopped = context.suspend if context.fatal is None else None
+        return Outcome(run_id, "checked", error=context.fatal,
+                       message=None if stopped is None else stopped.reason)
     if context.fatal is not None:
         fatal = context.fatal
         await _finish(

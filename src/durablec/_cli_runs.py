@@ -29,7 +29,8 @@ from durablec.runtime.serde import Codec, preview
 from durablec.runtime.task import Task, as_task, lookup
 from durablec.runtime.worker import work
 
-__all__ = ["cancel", "inspect", "replay", "retry", "run", "runs", "send_event", "trigger", "worker"]
+__all__ = ["cancel", "export", "inspect", "replay", "retry", "run", "runs", "send_event", "trigger",
+           "worker"]
 
 _db_option = click.option(
     "--db", default=None, metavar="URL",
@@ -334,24 +335,63 @@ def send_event(run_id: str, name: str, payload: str | None, db: str | None) -> N
 
 
 @click.command()
+@click.argument("run_id")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the history to FILE instead of stdout.")
+@_db_option
+def export(run_id: str, output: str | None, db: str | None) -> None:
+    """Write a run's history as a JSON document (signed when DURABLEC_SECRET is set)."""
+    from durablec.runtime.history import export_history
+
+    text = json.dumps(export_history(Client(db), run_id), indent=1) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    with open(output, "w", encoding="utf-8") as out:
+        out.write(text)
+    click.echo(f"durablec: run {run_id} exported to {output}", err=True)
+
+
+@click.command()
 @click.argument("targets", nargs=-1, required=True)
 @click.option("--check", is_flag=True, required=True,
               help="Replay stored runs without executing any step (the only mode).")
+@click.option("--history", "histories", multiple=True, metavar="FILE",
+              type=click.Path(exists=True, dir_okay=False),
+              help="Replay this exported history (repeatable) instead of the journal's runs.")
 @_db_option
 @_lint_option
-def replay(targets: tuple[str, ...], check: bool, db: str | None, no_lint: bool) -> None:
-    """Replay every stored run of the TARGET tasks against the current code; exit 1 on divergence."""
+def replay(targets: tuple[str, ...], check: bool, histories: tuple[str, ...], db: str | None,
+           no_lint: bool) -> None:
+    """Replay stored runs of the TARGET tasks (or exported histories of them) against the current
+    code without running any step; exit 1 on divergence."""
+    from durablec.runtime.history import check_replay, read_history, replay_history
+
     tasks = {t.id: t for t in (_load_task(target, not no_lint) for target in targets)}
-    client = Client(db)
-    journal = journal_for(db)
     diverged = checked = 0
+    if histories:
+        for path in histories:
+            history = read_history(path)
+            task = tasks.get(history.task_id)
+            if task is None:
+                raise UsageError(
+                    f"history {path} records a run of task {history.task_id!r}, which none of "
+                    f"the targets is ({', '.join(map(repr, tasks))}); name that task's TARGET"
+                )
+            checked += 1
+            divergence = replay_history(history, task)
+            if divergence is not None:
+                diverged += 1
+                click.echo(f"{path} ({history.task_id}): {divergence}")
+        click.echo(f"replay --check: {checked} histories, {diverged} diverged", err=True)
+        sys.exit(ExitCode.FINDINGS if diverged else ExitCode.OK)
+    client = Client(db)
     for task_id, task in tasks.items():
         for info in client.runs(task=task_id, limit=1_000_000):
             checked += 1
-            outcome = asyncio.run(execute(journal, info.id, lambda _id: task, check_only=True))
-            assert outcome is not None
-            if outcome.error is not None:
+            divergence = check_replay(client.journal, client.rows(info.id), task)
+            if divergence is not None:
                 diverged += 1
-                click.echo(f"{info.id} ({task_id}, {info.status}): {outcome.error}")
+                click.echo(f"{info.id} ({task_id}, {info.status}): {divergence}")
     click.echo(f"replay --check: {checked} runs, {diverged} diverged", err=True)
     sys.exit(ExitCode.FINDINGS if diverged else ExitCode.OK)

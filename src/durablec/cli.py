@@ -36,6 +36,7 @@ _COMMANDS = {
     "send-event": "durablec._cli_runs",
     "replay": "durablec._cli_runs",
     "schedule": "durablec._cli_schedule",
+    "export": "durablec._cli_runs",
 }
 
 

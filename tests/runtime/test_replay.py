@@ -7,13 +7,12 @@ import warnings
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import event
 
 import durablec
 from durablec.errors import NonDeterminismError, NotCompiledError, RunSuspendedError
-from durablec.runtime.journal import runs, steps
 from durablec.runtime.runner import journal_for
-from durablec.runtime.serde import Codec
+from durablec.testing import assert_replays, time_skipping
 
 from helpers import Loader
 from helpers import rewind, step_rows
@@ -126,17 +125,6 @@ REORDERED = SLEEPER.replace('a = await step("a")', 'a = await durablec.now()')
 BENIGN = SLEEPER.replace("import durablec\n", "import durablec\n\n# a comment\n\n\n")
 
 
-def _force_due(db_url: str, run_id: str) -> None:
-    """Make a sleeping run due now, as if its hour had passed."""
-    journal = journal_for(db_url)
-    with journal.begin() as conn:
-        conn.execute(update(runs).where(runs.c.id == run_id).values(status="pending", wake_at=None))
-        key = conn.execute(select(steps.c.key).where(
-            steps.c.run_id == run_id, steps.c.callee == "durablec.sleep.wake_at")).scalar_one()
-        conn.execute(update(steps).where(steps.c.run_id == run_id, steps.c.key == key).values(
-            result=Codec.from_env().dumps(0.0, f"{run_id}/{key}")))
-
-
 def test_reordered_steps_raise_nondeterminism_and_stay_resumable(
     load: Loader, db_url: str
 ) -> None:
@@ -151,9 +139,9 @@ def test_reordered_steps_raise_nondeterminism_and_stay_resumable(
     # Both steps are named with their place: the recorded one and the one the code reaches now.
     assert f"{original.__file__}:12" in message and f"{changed.__file__}:12" in message
     assert durablec.Client(db_url).get("n1").status == "paused"
-    _force_due(db_url, "n1")
     fixed = load(BENIGN)  # same steps, lines moved down by comments and blank lines
-    assert durablec.run(fixed.flow, db=db_url, run_id="n1") == "ab"
+    with time_skipping():  # the hour passes at once
+        assert durablec.run(fixed.flow, db=db_url, run_id="n1") == "ab"
     assert fixed.CALLS == ["b"]
 
 
@@ -162,9 +150,10 @@ def test_changed_arguments_are_detected(load: Loader, db_url: str, monkeypatch: 
     with pytest.raises(RunSuspendedError):
         durablec.run(original.flow, db=db_url, run_id="m1")
     other = load(SLEEPER.replace('step("a")', 'step("A")'))
-    _force_due(db_url, "m1")
     with pytest.raises(NonDeterminismError, match="other arguments"):
         durablec.run(other.flow, db=db_url, run_id="m1")
+    with pytest.raises(AssertionError, match="other arguments"):
+        assert_replays(other.flow, "m1", db=db_url)  # and a replay test finds it before a deploy
 
 
 def test_uncompiled_task_is_refused(db_url: str) -> None:

@@ -77,3 +77,25 @@ async def main() -> None:
 
 def sync_entry() -> int:
     return durablec.run(bare, 1, run_id="r")
+
+
+def a_test_of_the_user(durablec_db: str) -> None:
+    """durablec.testing as a test in a user's suite calls it."""
+    from pathlib import Path
+
+    from durablec.testing import assert_replays, crash, replay_history, send_event, time_skipping
+
+    run_id: str = crash(process, "o1", at="fetch", db=durablec_db)
+    with time_skipping() as clock:
+        resumed: dict[str, str] = durablec.run(process, db=durablec_db, run_id=run_id)
+        skipped: float = clock.skipped
+    assert resumed and skipped >= 0
+    send_event(run_id, "approval", {"ok": True}, db=durablec_db)
+    assert_replays(process, run_id, db=durablec_db)
+    replay_history(Path("histories/o1.json"), process)
+
+
+async def an_async_test_of_the_user(durablec_db: str) -> str:
+    from durablec.testing import acrash
+
+    return await acrash(bare, 1, at="0", db=durablec_db)
