@@ -31,7 +31,7 @@ from durablec.runtime.failures import dump_exception, http_details
 from durablec.runtime.journal import STEP_COLUMNS, now
 from durablec.runtime.resources import closes_resource, is_resource
 from durablec.runtime.serde import canonical_digest, preview
-from durablec.runtime.standins import Recorded, capture
+from durablec.runtime.standins import Recorded, Reopen, capture, reread
 
 __all__ = ["CheckStub", "RunScope", "caller_file", "close_coroutines", "run_body", "run_scope"]
 
@@ -131,8 +131,12 @@ class RunScope:
     async def replay(
         self, key: str, record: StepRecord, kind: str, site: Site, args: tuple[Any, ...],
         kwargs: dict[str, Any], fn: Callable[..., Awaitable[Any]] | None,
+        reopen: Reopen | None = None,
     ) -> Any:
-        """Return (or raise) a step's recorded outcome; the one path every replayed step takes."""
+        """Return (or raise) a step's recorded outcome; the one path every replayed step takes.
+
+        A live value journaled as a stand-in (standins.py) is obtained again, when a replay must
+        read past what was journaled, by calling ``fn`` again or by ``reopen``."""
         close_coroutines(args, kwargs)
         run = self.run
         if run.suspend is not None:
@@ -142,7 +146,8 @@ class RunScope:
         if record.outcome == "error":
             raise mark_settled(value)
         if isinstance(value, Recorded):
-            reopen = None if fn is None else (lambda: _detached(fn(*args, **kwargs)))
+            if fn is not None:
+                reopen = lambda: _detached(fn(*args, **kwargs))  # noqa: E731
             return value.restore(reopen, getattr(fn, "__self__", None))
         return value
 
@@ -349,8 +354,11 @@ class RunScope:
         given = result
         if outcome != "live" and type(result) not in _PLAIN and is_resource(result):
             outcome, result = "live", None
+        unread = None if outcome == "live" or type(result) in _PLAIN else reread(result)
         if outcome == "live":
             payload, shown = None, "live resource"
+        elif unread is not None:
+            payload, shown = run.codec.dumps(unread, f"{run.run_id}/{key}"), preview(result)
         else:
             try:
                 payload = run.codec.dumps(result, f"{run.run_id}/{key}")

@@ -13,7 +13,11 @@ engine calls :meth:`Recorded.restore` and the task gets a stand-in without the c
   live object had (``rowcount``, ``lastrowid``, ...). Iterating it is journaled item by item by the
   ``async for`` that consumes it, so a replay never needs it; a stream that was interrupted by a
   crash is requested again and the items already consumed are skipped (at-least-once, like any
-  step that was in flight).
+  step that was in flight);
+- a value that pickles but loses its unread stream on the way (an httpx ``Response`` entered with
+  ``async with client.stream(...)``, see :func:`reread`): the pickled value, whose stream readers
+  (``aiter_bytes()``, ...) request the stream again when a replay must read past what was
+  journaled.
 
 Anything else that does not pickle is refused with an error naming the fix (engine.py).
 """
@@ -24,7 +28,7 @@ import pickle
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Final
 
-__all__ = ["Recorded", "StreamStandIn", "capture"]
+__all__ = ["Recorded", "Reread", "StreamStandIn", "capture", "reread"]
 
 Reopen = Callable[[], Awaitable[Any]]
 """Obtains the live object again (calls the callee, enters the context manager)."""
@@ -40,6 +44,72 @@ class Recorded:
 
     def restore(self, reopen: Reopen | None, receiver: object) -> Any:
         raise NotImplementedError
+
+
+_UNREAD: Final[dict[str, Callable[[Any], bool]]] = {
+    "httpx.Response": lambda response: not response.is_stream_consumed,
+}
+"""Classes that pickle without their unread stream, and whether a value's stream is unread."""
+
+_STREAM_READERS: Final = frozenset({"aiter_bytes", "aiter_text", "aiter_lines", "aiter_raw"})
+
+_UNREAD_CACHE: dict[type, Callable[[Any], bool] | None] = {}
+
+
+def reread(value: Any) -> Recorded | None:
+    """The record of a value whose pickle would drop an unread stream, or None (pickle it)."""
+    cls = type(value)
+    if cls not in _UNREAD_CACHE:
+        _UNREAD_CACHE[cls] = next(
+            (_UNREAD[f"{base.__module__}.{base.__qualname__}"] for base in cls.__mro__
+             if f"{base.__module__}.{base.__qualname__}" in _UNREAD), None)
+    unread = _UNREAD_CACHE[cls]
+    return _Unread(value) if unread is not None and unread(value) else None
+
+
+class _Unread(Recorded):
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def restore(self, reopen: Reopen | None, receiver: object) -> Any:
+        return Reread(self.value, reopen)
+
+
+class Reread:
+    """A replayed value whose stream was not journaled as a whole: its pickled attributes, and
+    stream readers that obtain the live value again (``reopen``) when they are iterated."""
+
+    def __init__(self, value: Any, reopen: Reopen | None) -> None:
+        self._value = value
+        self._reopen = reopen
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _STREAM_READERS:
+            return lambda *args, **kwargs: _Reread(self._reopen, name, args, kwargs)
+        return getattr(self._value, name)
+
+    def __repr__(self) -> str:
+        return f"<replayed {self._value!r}>"
+
+
+class _Reread:
+    """``replayed.aiter_bytes()``: iterating it reopens the live value and reads from it."""
+
+    def __init__(self, reopen: Reopen | None, name: str, args: tuple[Any, ...],
+                 kwargs: dict[str, Any]) -> None:
+        self._reopen = reopen
+        self._call = (name, args, kwargs)
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Any]:
+        if self._reopen is None:
+            raise RuntimeError(f"a replayed stream cannot be read again with `{self._call[0]}()`")
+        name, args, kwargs = self._call
+        live = await self._reopen()
+        async for item in getattr(live, name)(*args, **kwargs):
+            yield item
 
 
 class _Receiver(Recorded):
