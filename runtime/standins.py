@@ -14,6 +14,8 @@ engine calls :meth:`Recorded.restore` and the task gets a stand-in without the c
   ``async for`` that consumes it, so a replay never needs it; a stream that was interrupted by a
   crash is requested again and the items already consumed are skipped (at-least-once, like any
   step that was in flight);
+- asyncpg ``Record`` rows (``await conn.fetch(...)``, ``fetchrow``), which do not pickle: their
+  names and values, replayed as :class:`ReplayedRecord` rows that read like them;
 - a value that pickles but loses its unread stream on the way (an httpx ``Response`` entered with
   ``async with client.stream(...)``, see :func:`reread`): the pickled value, whose stream readers
   (``aiter_bytes()``, ...) request the stream again when a replay must read past what was
@@ -25,10 +27,10 @@ Anything else that does not pickle is refused with an error naming the fix (engi
 from __future__ import annotations
 
 import pickle
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, Final
 
-__all__ = ["Recorded", "Reread", "StreamStandIn", "capture", "reread"]
+__all__ = ["Recorded", "ReplayedRecord", "Reread", "StreamStandIn", "capture", "reread"]
 
 Reopen = Callable[[], Awaitable[Any]]
 """Obtains the live object again (calls the callee, enters the context manager)."""
@@ -185,10 +187,78 @@ class _ReplayOnly:
         )
 
 
+class _Records(Recorded):
+    def __init__(self, rows: list[tuple[tuple[str, ...], tuple[Any, ...]]], single: bool) -> None:
+        self.rows = rows
+        self.single = single
+
+    def restore(self, reopen: Reopen | None, receiver: object) -> Any:
+        rows = [ReplayedRecord(names, values) for names, values in self.rows]
+        return rows[0] if self.single else rows
+
+
+class ReplayedRecord:
+    """A replayed asyncpg ``Record``: items by position and by name, ``get``, ``keys()``,
+    ``values()``, ``items()``, iteration over the values and ``dict(row)``, as the original."""
+
+    __slots__ = ("_names", "_values")
+
+    def __init__(self, names: tuple[str, ...], values: tuple[Any, ...]) -> None:
+        self._names = names
+        self._values = values
+
+    def __getitem__(self, item: int | slice | str) -> Any:
+        if isinstance(item, str):
+            try:
+                return self._values[self._names.index(item)]
+            except ValueError:
+                raise KeyError(item) from None
+        return self._values[item]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self[name] if name in self._names else default
+
+    def keys(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def values(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        return zip(self._names, self._values)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ReplayedRecord | tuple) and tuple(self) == tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(self._values)
+
+    def __repr__(self) -> str:
+        return "<Record " + " ".join(f"{k}={v!r}" for k, v in self.items()) + ">"
+
+
+def _is_record(value: object) -> bool:
+    cls = type(value)
+    return cls.__qualname__ == "Record" and cls.__module__.startswith("asyncpg")
+
+
 def capture(value: Any, receiver: object) -> tuple[Recorded, Any] | None:
     """``(what to journal, what the task gets now)`` for a live value, or None if it is not one."""
     if receiver is not None and value is receiver:
         return _Receiver(), value
+    if _is_record(value) or (isinstance(value, list) and value and all(map(_is_record, value))):
+        rows = [value] if _is_record(value) else value
+        return _Records([(tuple(row.keys()), tuple(row.values())) for row in rows],
+                        single=_is_record(value)), value
     names = [f"{cls.__module__}.{cls.__qualname__}" for cls in type(value).__mro__]
     if any(name.startswith("sqlalchemy.engine.result.") or name.startswith("sqlalchemy.engine.cursor.")
            for name in names) and hasattr(value, "freeze"):
