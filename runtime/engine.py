@@ -29,7 +29,7 @@ from durablec.runtime.context import BODY_KEY, RunContext, StepRecord, TaskPolic
 from durablec.runtime.control import Suspend, mark_settled, settled
 from durablec.runtime.failures import dump_exception, http_details
 from durablec.runtime.journal import STEP_COLUMNS, now
-from durablec.runtime.resources import closes_resource, is_resource
+from durablec.runtime.resources import closes_resource, is_resource, replayed_commit
 from durablec.runtime.serde import canonical_digest, preview
 from durablec.runtime.standins import Recorded, Reopen, capture, reread
 
@@ -104,6 +104,8 @@ class RunScope:
         if record is not None:
             if record.outcome == "live":
                 return self._live(key, fn, args, kwargs)
+            if getattr(fn, "__name__", None) == "commit" and record.outcome == "ok":
+                replayed_commit(fn)
             return self.replay(key, record, "call", site, args, kwargs, fn)
         return self._call(key, site, fn, args, kwargs, caller_file())
 

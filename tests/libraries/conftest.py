@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 import types
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,7 @@ HERE = Path(__file__).resolve().parent
 # The journal helpers (kill_when, step_rows, finals_per_attempt_scope) live with the runtime tests.
 sys.path.insert(0, str(HERE.parent / "runtime"))
 
-Load = Callable[[str], types.ModuleType]
-
+from librun import Load  # noqa: E402
 
 @pytest.fixture
 def load_tasks() -> Load:

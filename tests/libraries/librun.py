@@ -8,13 +8,20 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import psycopg
 
 from helpers import finals_per_attempt_scope, kill_when
 
 HERE = Path(__file__).resolve().parent
+
+Load = Callable[[str], types.ModuleType]
+"""The ``load_tasks`` fixture: compiles ``tests/libraries/<name>.py`` and imports it fresh."""
 HANG = 120
 """Seconds a resumed run may take before the test calls it hung (generous: it needs about one)."""
 
@@ -62,3 +69,22 @@ class Run:
         except sqlite3.OperationalError:  # the table is not created yet
             return 0
         return count
+
+
+@contextmanager
+def blocking_insert(dsn: str, key: str) -> Iterator[psycopg.Connection]:
+    """An open transaction that inserted ``key``: an INSERT of the same key waits for it."""
+    with psycopg.connect(dsn) as conn:
+        conn.execute("INSERT INTO orders (key, item) VALUES (%s, 'blocker')", (key,))
+        try:
+            yield conn
+        finally:
+            conn.rollback()
+
+
+def waiting_on_lock(dsn: str) -> bool:
+    """Whether a session of the database waits for a lock (the task's INSERT, blocked)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                           "current_database() AND wait_event_type = 'Lock'").fetchone()
+    return row is not None and row[0] > 0

@@ -8,8 +8,6 @@ timeout) while the task already holds the write lock; the test kills the process
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,9 +17,8 @@ import pytest
 
 import durablec
 
-from conftest import Load
 from helpers import finals_per_attempt_scope, step_rows
-from librun import HANG, HERE, Run
+from librun import Load, Run
 
 
 @pytest.fixture

@@ -9,8 +9,6 @@ the effect happened, its response was lost, the case idempotency keys exist for)
 from __future__ import annotations
 
 import types
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -18,9 +16,8 @@ import pytest
 
 import durablec
 
-from conftest import Load
 from helpers import finals_per_attempt_scope, step_rows
-from librun import Run
+from librun import Load, Run, blocking_insert, waiting_on_lock
 
 
 def _expected(run_id: str) -> dict[str, object]:
@@ -53,30 +50,12 @@ def test_connect_execute_fetch_pool_close(tasks: types.ModuleType, dsn: str, sql
     finals_per_attempt_scope(sqlite_url, "o1")
 
 
-@contextmanager
-def _blocking(dsn: str, key: str) -> Iterator[psycopg.Connection]:
-    """An open transaction that inserted ``key``: an INSERT of the same key waits for it."""
-    with psycopg.connect(dsn) as conn:
-        conn.execute("INSERT INTO orders (key, item) VALUES (%s, 'blocker')", (key,))
-        try:
-            yield conn
-        finally:
-            conn.rollback()
-
-
-def _waiting(dsn: str) -> bool:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                           "current_database() AND wait_event_type = 'Lock'").fetchone()
-    return row is not None and row[0] > 0
-
-
 def test_sigkill_while_inserting_and_resume(tmp_path: Path, dsn: str) -> None:
     """Kill during the first INSERT, resume and kill during the second, resume to the end."""
     run = Run(tmp_path, "asyncpg_tasks", "orders", [dsn, ["a", "b"]])
     for key in ("R/2", "R/3"):
-        with _blocking(dsn, key):
-            run.kill_when(lambda: _waiting(dsn), f"the INSERT of {key} waiting")
+        with blocking_insert(dsn, key):
+            run.kill_when(lambda: waiting_on_lock(dsn), f"the INSERT of {key} waiting")
     assert run.finish() == _expected("R")
     with psycopg.connect(dsn) as conn:
         assert conn.execute("SELECT key, item FROM orders ORDER BY key").fetchall() == [

@@ -15,9 +15,8 @@ import pytest
 import durablec
 from durablec.errors import RunSuspendedError
 
-from conftest import Load
 from helpers import finals_per_attempt_scope, force_due, step_rows
-from librun import Run
+from librun import Load, Run
 from servers import Payments
 
 REPORT = "".join(f"line {n}\n" for n in range(5))

@@ -10,9 +10,8 @@ import pytest
 
 import durablec
 
-from conftest import Load
 from helpers import finals_per_attempt_scope, step_rows
-from librun import Run
+from librun import Load, Run
 from servers import ChatModel
 
 AGENT = {"answer": "paris: sunny rome: sunny", "summary": "SUMMARY OF PARIS ROME "}
