@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import types
 import uuid
@@ -32,3 +33,16 @@ def load_tasks() -> Load:
         return module
 
     return loader
+
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest) -> str:
+    """A fresh database on the test PostgreSQL (tests/pg.py). Where its binaries are missing the
+    tests that need it skip, saying so, except under CI=true, where they fail."""
+    try:
+        url: str = request.getfixturevalue("postgres_url")
+    except pytest.skip.Exception as skipped:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true, and the PostgreSQL tests cannot run: {skipped}")
+        raise
+    return url

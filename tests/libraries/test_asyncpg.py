@@ -26,10 +26,10 @@ def _expected(run_id: str) -> dict[str, object]:
 
 
 @pytest.fixture
-def dsn(postgres_url: str) -> str:
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
+def dsn(pg_url: str) -> str:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE orders (key text PRIMARY KEY, item text)")
-    return postgres_url
+    return pg_url
 
 
 @pytest.fixture

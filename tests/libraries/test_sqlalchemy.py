@@ -17,10 +17,10 @@ from librun import Load, Run, blocking_insert, waiting_on_lock
 
 
 @pytest.fixture
-def url(postgres_url: str) -> str:
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
+def url(pg_url: str) -> str:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE orders (key varchar PRIMARY KEY, item varchar NOT NULL)")
-    return postgres_url.replace("postgresql://", "postgresql+asyncpg://")
+    return pg_url.replace("postgresql://", "postgresql+asyncpg://")
 
 
 @pytest.fixture
