@@ -24,31 +24,35 @@ async def charges(base_url: str, amounts: list[int]) -> dict[str, object]:
 
 @durablec.task(id="httpx-backoff", retry=Retry.exponential(initial=0.05, factor=2, max_attempts=4))
 async def charge_with_backoff(base_url: str, amount: int) -> dict[str, object]:
-    async with httpx.AsyncClient(base_url=base_url) as client:
-        r = await client.post("/charges", json={"amount": amount},
-                              headers={"Idempotency-Key": durablec.idempotency_key()})
-        r.raise_for_status()
-        return r.json()
-
-
-async def settled(client: httpx.AsyncClient, charge_id: str) -> str:
-    """Poll until the charge settles: raising here retries this helper from its last checkpoint."""
-    r = await client.get(f"/charges/{charge_id}")
+    client = httpx.AsyncClient(base_url=base_url)  # closed by hand: case 2 without case 1
+    r = await client.post("/charges", json={"amount": amount},
+                          headers={"Idempotency-Key": durablec.idempotency_key()})
     r.raise_for_status()
-    status: str = r.json()["status"]
+    await client.aclose()
+    return r.json()
+
+
+async def charge_and_settle(client: httpx.AsyncClient, amount: int) -> dict[str, object]:
+    """Charge, then poll until the charge settles: raising here retries this helper from its
+    last checkpoint (the charge is not made again once it succeeded; the poll is)."""
+    r = await client.post("/charges", json={"amount": amount},
+                          headers={"Idempotency-Key": durablec.idempotency_key()})
+    r.raise_for_status()
+    charge = r.json()
+    r = await client.get(f"/charges/{charge['id']}")
+    r.raise_for_status()
+    status = r.json()["status"]
     if status != "succeeded":
-        raise RuntimeError(f"charge {charge_id} is still {status}")
-    return status
+        raise RuntimeError(f"charge {charge['id']} is still {status}")
+    return {"id": charge["id"], "status": status}
 
 
 async def pay_and_settle(base_url: str, amount: int) -> dict[str, object]:
-    async with httpx.AsyncClient(base_url=base_url) as client:
-        r = await client.post("/charges", json={"amount": amount},
-                              headers={"Idempotency-Key": durablec.idempotency_key()})
-        r.raise_for_status()
-        charge = r.json()
-        status = await settled(client, charge["id"])
-    return {"id": charge["id"], "status": status}
+    # A client closed by hand (no `async with`): the test isolates case 3 from case 1.
+    client = httpx.AsyncClient(base_url=base_url)
+    charge = await charge_and_settle(client, amount)
+    await client.aclose()
+    return charge
 
 
 @durablec.task(id="httpx-settle", retry=Retry.fixed(0.1, max_attempts=5))

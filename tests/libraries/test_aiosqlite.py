@@ -72,14 +72,19 @@ def test_async_with_connect_execute_commit_and_cursor(
     finals_per_attempt_scope(sqlite_url, "o1")
 
 
-def test_the_process_exits(tmp_path: Path) -> None:
-    """`db = await aiosqlite.connect(...)` ... `await db.close()` in a `durablec run` process, run
-    and then replayed by a second process: each exits by itself (aiosqlite's thread ends)."""
+@pytest.mark.parametrize("task", ["orders", "count"])
+def test_the_process_exits(tmp_path: Path, task: str) -> None:
+    """`async with aiosqlite.connect(...)` (orders) and `db = await aiosqlite.connect(...)` ...
+    `await db.close()` (count) in a `durablec run` process, run and then replayed by a second
+    process: each exits by itself, aiosqlite's thread ended (before a74e027 `durablec run` of
+    the `async with` form never exited)."""
     data = tmp_path / "data.db"
     _create(data)
-    run = Run(tmp_path, "aiosqlite_tasks", "count", [str(data)])
-    assert run.finish() == 0
-    assert run.finish() == 0
+    args: list[object] = [str(data), ["a"]] if task == "orders" else [str(data)]
+    run = Run(tmp_path, "aiosqlite_tasks", task, args)
+    expected = {"ids": [1], "rows": [["R/2", "a"]]} if task == "orders" else 0
+    assert run.finish() == expected
+    assert run.finish() == expected
 
 
 LOST_COMMIT = pytest.mark.xfail(strict=True, reason=(

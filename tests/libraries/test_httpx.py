@@ -62,23 +62,29 @@ def test_async_with_client_and_raise_for_status_retry(
         assert again.requests == 0
 
 
-def test_exponential_backoff(tasks: types.ModuleType, sqlite_url: str) -> None:
+def test_raise_for_status_retries_with_exponential_backoff(
+    tasks: types.ModuleType, sqlite_url: str
+) -> None:
+    """Case 2 alone (the client is closed by hand, no `async with`): before a74e027 the 503 was
+    the step's journaled result and `raise_for_status()` failed the run, one request made."""
     with Payments() as server:
         result = durablec.run(tasks.charge_with_backoff, server.url, 7, db=sqlite_url, run_id="b1")
         assert result == {"id": "ch_1", "amount": 7, "status": "succeeded"}
-        _one_charge_per_key(server, ["b1/1"])
+        _one_charge_per_key(server, ["b1/0"])
+        assert server.seen == {"b1/0": 2}
     finals_per_attempt_scope(sqlite_url, "b1")
 
 
 def test_a_helper_that_polls_until_settled(tasks: types.ModuleType, sqlite_url: str) -> None:
-    """Case 3, retried in the process. Before a74e027 the helper's exception was not a retry of
-    the helper from its last checkpoint: its journaled steps ran again or replayed "pending"
-    forever, and the journal held several final rows for one step key."""
+    """Case 3, retried in the process: a helper that raises in its own body (after a 503, and
+    while the charge is pending) is retried from its last checkpoint."""
     with Payments() as server:
         result = durablec.run(tasks.settle, server.url, 5, db=sqlite_url, run_id="p1")
         assert result == {"id": "ch_1", "status": "succeeded"}
-        _one_charge_per_key(server, ["p1/0.1"])
-        assert server.polls == {"ch_1": 3}
+        _one_charge_per_key(server, ["p1/0.0.0"])
+        # The 503 retried the charge once; the polls retried the poll only (before a74e027 every
+        # retry of the helper charged again, and its journal held a final row per charge).
+        assert server.seen == {"p1/0.0.0": 2} and server.polls == {"ch_1": 3}
     finals_per_attempt_scope(sqlite_url, "p1")
 
 
@@ -95,8 +101,8 @@ def test_a_helper_that_polls_across_suspensions(tasks: types.ModuleType, sqlite_
             except RunSuspendedError:
                 force_due(sqlite_url, "s1")
         assert result == {"id": "ch_1", "status": "succeeded"}
-        _one_charge_per_key(server, ["s1/0.1"])
-        assert server.polls == {"ch_1": 3}
+        _one_charge_per_key(server, ["s1/0.0.0"])
+        assert server.seen == {"s1/0.0.0": 2} and server.polls == {"ch_1": 3}
     finals_per_attempt_scope(sqlite_url, "s1")
 
 
