@@ -60,6 +60,7 @@ CLOSERS: Final = frozenset({
 })
 """Method names that release a resource: a call to one of them on a resource always runs live."""
 
+
 def _forget_committed(session: Any) -> None:
     """An SQLAlchemy session whose commit was replayed: the objects added or deleted before it
     (``session.add`` is not a checkpoint, so it ran again) were committed by an earlier

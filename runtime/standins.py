@@ -88,7 +88,16 @@ class Reread:
     def __getattr__(self, name: str) -> Any:
         if name in _STREAM_READERS:
             return lambda *args, **kwargs: _Reread(self._reopen, name, args, kwargs)
+        if name == "aread":
+            return self._aread
         return getattr(self._value, name)
+
+    async def _aread(self) -> Any:
+        """``await replayed.aread()`` that was not journaled (it was in flight): read it again."""
+        if self._reopen is None:
+            raise RuntimeError("a replayed stream cannot be read again with `aread()`")
+        live = await self._reopen()
+        return await live.aread()
 
     def __repr__(self) -> str:
         return f"<replayed {self._value!r}>"

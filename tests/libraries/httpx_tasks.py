@@ -63,3 +63,12 @@ async def settle(base_url: str, amount: int) -> dict[str, object]:
 @durablec.task(id="httpx-settle-slow", retry=Retry.fixed(3600, max_attempts=5))
 async def settle_slowly(base_url: str, amount: int) -> dict[str, object]:
     return await pay_and_settle(base_url, amount)
+
+
+@durablec.task(id="httpx-report", retry=Retry.fixed(0.1, max_attempts=3))
+async def report(base_url: str) -> str:
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        async with client.stream("GET", "/report") as response:
+            status = response.status_code
+            body = await response.aread()
+    return f"{status} {body.decode()}"

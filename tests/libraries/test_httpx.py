@@ -141,3 +141,17 @@ def test_sigkill_and_resume(tmp_path: Path, kill: str) -> None:
         assert run.finish() == _expected(2)
         _one_charge_per_key(server, ["R/1", "R/2"])
         assert server.reports == (2 if kill == "in-the-middle-of-the-stream" else 1)
+
+
+def test_sigkill_while_reading_a_streamed_body_and_resume(tmp_path: Path) -> None:
+    """`await response.aread()` of `async with client.stream(...)`, killed halfway through the
+    body: the entry (status, headers) is journaled, the read was in flight, so the resume enters
+    the stream again and reads it whole."""
+    with Payments() as server:
+        run = Run(tmp_path, "httpx_tasks", "report", [server.url])
+        server.hold_at = {1: 2}
+        run.kill_when(lambda: server.holding >= 1 and run.rows("key = '1<'") > 0,
+                      "the body half sent")
+        server.release()
+        assert run.finish() == "200 " + REPORT
+        assert server.reports == 2
