@@ -28,10 +28,10 @@ from durablec.runtime.context import RunContext, StepRecord, TaskPolicy, place
 from durablec.runtime.control import mark_settled, settled
 from durablec.runtime.observer import StepEvent
 from durablec.runtime.recording import PLAIN, dump_args, record_error, record_ok
-from durablec.runtime.resources import closes_resource
+from durablec.runtime.resources import closes_resource, replayed_commit
 from durablec.runtime.retrying import back_off, failed
 from durablec.runtime.serde import canonical_digest
-from durablec.runtime.standins import Recorded
+from durablec.runtime.standins import Recorded, Reopen
 
 __all__ = ["CheckStub", "RunScope", "caller_file", "close_coroutines", "run_scope"]
 
@@ -99,6 +99,8 @@ class RunScope:
         if record is not None:
             if record.outcome == "live":
                 return self._live(key, fn, args, kwargs)
+            if getattr(fn, "__name__", None) == "commit" and record.outcome == "ok":
+                replayed_commit(fn)
             return self.replay(key, record, "call", site, args, kwargs, fn)
         return self._call(key, site, fn, args, kwargs, caller_file())
 
@@ -126,8 +128,12 @@ class RunScope:
     async def replay(
         self, key: str, record: StepRecord, kind: str, site: Site, args: tuple[Any, ...],
         kwargs: dict[str, Any], fn: Callable[..., Awaitable[Any]] | None,
+        reopen: Reopen | None = None,
     ) -> Any:
-        """Return (or raise) a step's recorded outcome; the one path every replayed step takes."""
+        """Return (or raise) a step's recorded outcome; the one path every replayed step takes.
+
+        A live value journaled as a stand-in (standins.py) is obtained again, when a replay must
+        read past what was journaled, by calling ``fn`` again or by ``reopen``."""
         close_coroutines(args, kwargs)
         run = self.run
         if run.suspend is not None:
@@ -141,7 +147,8 @@ class RunScope:
         if record.outcome == "error":
             raise mark_settled(value)
         if isinstance(value, Recorded):
-            reopen = None if fn is None else (lambda: _detached(fn(*args, **kwargs)))
+            if fn is not None:
+                reopen = lambda: _detached(fn(*args, **kwargs))  # noqa: E731
             return value.restore(reopen, getattr(fn, "__self__", None))
         return value
 

@@ -14,7 +14,7 @@ from durablec.runtime.failures import dump_exception, http_details
 from durablec.runtime.journal import STEP_COLUMNS, now
 from durablec.runtime.resources import is_resource
 from durablec.runtime.serde import preview
-from durablec.runtime.standins import capture
+from durablec.runtime.standins import capture, reread
 
 __all__ = ["PLAIN", "dump_args", "record_error", "record_ok", "record_simple"]
 
@@ -43,8 +43,11 @@ async def record_ok(
     given = result
     if outcome != "live" and type(result) not in PLAIN and is_resource(result):
         outcome, result = "live", None
+    unread = None if outcome == "live" or type(result) in PLAIN else reread(result)
     if outcome == "live":
         payload, shown = None, "live resource"
+    elif unread is not None:
+        payload, shown = run.codec.dumps(unread, f"{run.run_id}/{key}"), preview(result)
     else:
         try:
             payload = run.codec.dumps(result, f"{run.run_id}/{key}")

@@ -24,7 +24,9 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Final, TypeVar
 
-__all__ = ["KNOWN", "CLOSERS", "closes_resource", "is_compiled", "is_resource", "resource"]
+__all__ = [
+    "KNOWN", "CLOSERS", "closes_resource", "is_compiled", "is_resource", "replayed_commit", "resource",
+]
 
 T = TypeVar("T", bound=type)
 
@@ -57,6 +59,22 @@ CLOSERS: Final = frozenset({
     "close", "aclose", "release", "terminate", "dispose", "wait_closed", "disconnect",
 })
 """Method names that release a resource: a call to one of them on a resource always runs live."""
+
+
+def _forget_committed(session: Any) -> None:
+    """An SQLAlchemy session whose commit was replayed: the objects added or deleted before it
+    (``session.add`` is not a checkpoint, so it ran again) were committed by an earlier
+    execution; flushing them again at the next live commit would insert them twice. They leave
+    the session (added objects become transient: read generated ids from a query's result)."""
+    sync = session.sync_session
+    for obj in [*sync.new, *sync.deleted]:
+        sync.expunge(obj)
+
+
+AFTER_REPLAYED_COMMIT: Final[dict[str, Callable[[Any], None]]] = {
+    "sqlalchemy.ext.asyncio.session.AsyncSession": _forget_committed,
+}
+"""Resources whose local state a replayed ``commit()`` must settle, by qualified class name."""
 
 _REGISTERED: set[type] = set()
 _CACHE: dict[type, bool] = {}
@@ -101,3 +119,14 @@ def is_compiled(cm: AbstractAsyncContextManager[Any]) -> bool:
     enter = getattr(type(cm), "__aenter__", None)
     namespace = getattr(enter, "__globals__", None)
     return namespace is not None and "__dc_ckpt__" in namespace
+
+
+def replayed_commit(fn: Callable[..., Any]) -> None:
+    """A ``commit`` call whose outcome is replayed: settle its resource's local state as the
+    commit did in the execution that recorded it (:data:`AFTER_REPLAYED_COMMIT`)."""
+    owner = getattr(fn, "__self__", None)
+    for cls in type(owner).__mro__:
+        settle = AFTER_REPLAYED_COMMIT.get(f"{cls.__module__}.{cls.__qualname__}")
+        if settle is not None:
+            settle(owner)
+            return

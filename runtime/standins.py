@@ -13,7 +13,13 @@ engine calls :meth:`Recorded.restore` and the task gets a stand-in without the c
   live object had (``rowcount``, ``lastrowid``, ...). Iterating it is journaled item by item by the
   ``async for`` that consumes it, so a replay never needs it; a stream that was interrupted by a
   crash is requested again and the items already consumed are skipped (at-least-once, like any
-  step that was in flight).
+  step that was in flight);
+- asyncpg ``Record`` rows (``await conn.fetch(...)``, ``fetchrow``), which do not pickle: their
+  names and values, replayed as :class:`ReplayedRecord` rows that read like them;
+- a value that pickles but loses its unread stream on the way (an httpx ``Response`` entered with
+  ``async with client.stream(...)``, see :func:`reread`): the pickled value, whose stream readers
+  (``aiter_bytes()``, ...) request the stream again when a replay must read past what was
+  journaled.
 
 Anything else that does not pickle is refused with an error naming the fix (engine.py).
 """
@@ -21,10 +27,10 @@ Anything else that does not pickle is refused with an error naming the fix (engi
 from __future__ import annotations
 
 import pickle
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, Final
 
-__all__ = ["Recorded", "StreamStandIn", "capture"]
+__all__ = ["Recorded", "ReplayedRecord", "Reread", "StreamStandIn", "capture", "reread"]
 
 Reopen = Callable[[], Awaitable[Any]]
 """Obtains the live object again (calls the callee, enters the context manager)."""
@@ -40,6 +46,81 @@ class Recorded:
 
     def restore(self, reopen: Reopen | None, receiver: object) -> Any:
         raise NotImplementedError
+
+
+_UNREAD: Final[dict[str, Callable[[Any], bool]]] = {
+    "httpx.Response": lambda response: not response.is_stream_consumed,
+}
+"""Classes that pickle without their unread stream, and whether a value's stream is unread."""
+
+_STREAM_READERS: Final = frozenset({"aiter_bytes", "aiter_text", "aiter_lines", "aiter_raw"})
+
+_UNREAD_CACHE: dict[type, Callable[[Any], bool] | None] = {}
+
+
+def reread(value: Any) -> Recorded | None:
+    """The record of a value whose pickle would drop an unread stream, or None (pickle it)."""
+    cls = type(value)
+    if cls not in _UNREAD_CACHE:
+        _UNREAD_CACHE[cls] = next(
+            (_UNREAD[f"{base.__module__}.{base.__qualname__}"] for base in cls.__mro__
+             if f"{base.__module__}.{base.__qualname__}" in _UNREAD), None)
+    unread = _UNREAD_CACHE[cls]
+    return _Unread(value) if unread is not None and unread(value) else None
+
+
+class _Unread(Recorded):
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def restore(self, reopen: Reopen | None, receiver: object) -> Any:
+        return Reread(self.value, reopen)
+
+
+class Reread:
+    """A replayed value whose stream was not journaled as a whole: its pickled attributes, and
+    stream readers that obtain the live value again (``reopen``) when they are iterated."""
+
+    def __init__(self, value: Any, reopen: Reopen | None) -> None:
+        self._value = value
+        self._reopen = reopen
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _STREAM_READERS:
+            return lambda *args, **kwargs: _Reread(self._reopen, name, args, kwargs)
+        if name == "aread":
+            return self._aread
+        return getattr(self._value, name)
+
+    async def _aread(self) -> Any:
+        """``await replayed.aread()`` that was not journaled (it was in flight): read it again."""
+        if self._reopen is None:
+            raise RuntimeError("a replayed stream cannot be read again with `aread()`")
+        live = await self._reopen()
+        return await live.aread()
+
+    def __repr__(self) -> str:
+        return f"<replayed {self._value!r}>"
+
+
+class _Reread:
+    """``replayed.aiter_bytes()``: iterating it reopens the live value and reads from it."""
+
+    def __init__(self, reopen: Reopen | None, name: str, args: tuple[Any, ...],
+                 kwargs: dict[str, Any]) -> None:
+        self._reopen = reopen
+        self._call = (name, args, kwargs)
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Any]:
+        if self._reopen is None:
+            raise RuntimeError(f"a replayed stream cannot be read again with `{self._call[0]}()`")
+        name, args, kwargs = self._call
+        live = await self._reopen()
+        async for item in getattr(live, name)(*args, **kwargs):
+            yield item
 
 
 class _Receiver(Recorded):
@@ -115,10 +196,78 @@ class _ReplayOnly:
         )
 
 
+class _Records(Recorded):
+    def __init__(self, rows: list[tuple[tuple[str, ...], tuple[Any, ...]]], single: bool) -> None:
+        self.rows = rows
+        self.single = single
+
+    def restore(self, reopen: Reopen | None, receiver: object) -> Any:
+        rows = [ReplayedRecord(names, values) for names, values in self.rows]
+        return rows[0] if self.single else rows
+
+
+class ReplayedRecord:
+    """A replayed asyncpg ``Record``: items by position and by name, ``get``, ``keys()``,
+    ``values()``, ``items()``, iteration over the values and ``dict(row)``, as the original."""
+
+    __slots__ = ("_names", "_values")
+
+    def __init__(self, names: tuple[str, ...], values: tuple[Any, ...]) -> None:
+        self._names = names
+        self._values = values
+
+    def __getitem__(self, item: int | slice | str) -> Any:
+        if isinstance(item, str):
+            try:
+                return self._values[self._names.index(item)]
+            except ValueError:
+                raise KeyError(item) from None
+        return self._values[item]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self[name] if name in self._names else default
+
+    def keys(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def values(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        return zip(self._names, self._values)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ReplayedRecord | tuple) and tuple(self) == tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(self._values)
+
+    def __repr__(self) -> str:
+        return "<Record " + " ".join(f"{k}={v!r}" for k, v in self.items()) + ">"
+
+
+def _is_record(value: object) -> bool:
+    cls = type(value)
+    return cls.__qualname__ == "Record" and cls.__module__.startswith("asyncpg")
+
+
 def capture(value: Any, receiver: object) -> tuple[Recorded, Any] | None:
     """``(what to journal, what the task gets now)`` for a live value, or None if it is not one."""
     if receiver is not None and value is receiver:
         return _Receiver(), value
+    if _is_record(value) or (isinstance(value, list) and value and all(map(_is_record, value))):
+        rows = [value] if _is_record(value) else value
+        return _Records([(tuple(row.keys()), tuple(row.values())) for row in rows],
+                        single=_is_record(value)), value
     names = [f"{cls.__module__}.{cls.__qualname__}" for cls in type(value).__mro__]
     if any(name.startswith("sqlalchemy.engine.result.") or name.startswith("sqlalchemy.engine.cursor.")
            for name in names) and hasattr(value, "freeze"):

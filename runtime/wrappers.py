@@ -13,7 +13,6 @@ from durablec.runtime.context import StepRecord
 from durablec.runtime.engine import CheckStub, RunScope
 from durablec.runtime.recording import record_simple
 from durablec.runtime.resources import is_compiled, is_resource
-from durablec.runtime.standins import Recorded
 
 __all__ = ["DurableContext", "DurableIterator", "child_step", "is_child_step", "scope_coroutines"]
 
@@ -32,6 +31,7 @@ class DurableIterator:
         self._child = RunScope(scope.run, key, scope.policy)
         self._iterator: AsyncIterator[Any] | None = None
         self._count = 0
+        self._length: int | None = 0  # of the replayed items while all are bytes or str
 
     def __aiter__(self) -> DurableIterator:
         return self
@@ -49,18 +49,22 @@ class DurableIterator:
             if record.outcome == "stop":
                 scope.verify(key, record, "iter", self._site, (), {})
                 raise StopAsyncIteration
-            return await scope.replay(key, record, "iter", self._site, (), {}, None)
+            value = await scope.replay(key, record, "iter", self._site, (), {}, None)
+            if self._length is not None:
+                self._length = (self._length + len(value)
+                                if isinstance(value, (bytes, str)) else None)
+            return value
         run.stop_if_unwinding()
+        rest = None
         if self._iterator is None:
             # Items before this one were replayed: restart the iterable and skip them. A compiled
             # async generator replays its own steps while skipping, so nothing runs twice; a
             # stream replayed as a stand-in is requested again (standins.py).
             self._iterator = self._iterable.__aiter__()
-            for _ in range(index):
-                await self._next()
+            rest = await self._skip(index)
         started = run.started(key, "iter", site_callee(self._site), self._file, self._site[1])
         try:
-            value = await self._next()
+            value = rest if rest is not None else await self._next()
         except StopAsyncIteration:
             await record_simple(scope.run, key, "iter", self._site, self._file, started, "stop", None)
             raise
@@ -69,6 +73,24 @@ class DurableIterator:
                 await record_simple(scope.run, key, "iter", self._site, self._file, started, "error", exc)
             raise
         return await record_simple(scope.run, key, "iter", self._site, self._file, started, "ok", value)
+
+    async def _skip(self, count: int) -> Any:
+        """Skip the ``count`` items replay handed back; returns the unread rest of an item.
+
+        A byte or text stream requested again may be cut into other chunks: it is skipped by
+        length, so the task reads each byte once whatever the chunks.
+        """
+        if self._length is None:
+            for _ in range(count):
+                await self._next()
+            return None
+        left = self._length
+        while left > 0:
+            item = await self._next()
+            if len(item) > left:
+                return item[left:]
+            left -= len(item)
+        return None
 
     async def _next(self) -> Any:
         assert self._iterator is not None
@@ -111,8 +133,7 @@ class DurableContext:
         cm = self._cm
         plumbing = is_compiled(cm) or is_resource(cm)
         if record is not None and record.outcome != "live" and not plumbing:
-            value = await scope.replay(key, record, "enter", self._site, (), {}, None)
-            return value.restore(self._reopen, None) if isinstance(value, Recorded) else value
+            return await scope.replay(key, record, "enter", self._site, (), {}, None, self._reopen)
         if run.check_only and not is_compiled(cm):
             return CheckStub()
         if record is None:

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import time
 import types
+from collections import Counter
 from collections.abc import Callable
 
 import pytest
@@ -38,6 +39,17 @@ def step_rows(db_url: str, run_id: str) -> list[tuple[str, str, int, str, bool]]
             steps.select().where(steps.c.run_id == run_id).order_by(steps.c.id))]
     journal.close()
     return rows
+
+
+def finals_per_attempt_scope(db_url: str, run_id: str) -> None:
+    """At most one final row per key between two rows that retried an enclosing scope."""
+    seen: Counter[str] = Counter()
+    for key, _callee, _attempt, outcome, final in step_rows(db_url, run_id):
+        if outcome == "error" and (not final or key == ""):
+            seen.clear()  # a scope retry (or the body's failure) starts a new attempt scope
+        elif final:
+            seen[key] += 1
+            assert seen[key] == 1, f"two final rows for step {key} in one attempt scope"
 
 
 def force_due(db_url: str, run_id: str) -> None:

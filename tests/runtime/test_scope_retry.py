@@ -14,7 +14,7 @@ from durablec.errors import RunSuspendedError
 from durablec.runtime.journal import runs, steps
 from durablec.runtime.runner import journal_for
 
-from helpers import Loader, force_due, step_rows
+from helpers import Loader, finals_per_attempt_scope, force_due, step_rows
 
 TASKS = """
 import durablec
@@ -81,17 +81,6 @@ async def unit():
 async def with_step():
     return await unit()
 """
-
-
-def finals_per_attempt_scope(db_url: str, run_id: str) -> None:
-    """At most one final row per key between two rows that retried an enclosing scope."""
-    seen: Counter[str] = Counter()
-    for key, _callee, _attempt, outcome, final in step_rows(db_url, run_id):
-        if outcome == "error" and (not final or key == ""):
-            seen.clear()  # a scope retry (or the body's failure) starts a new attempt scope
-        elif final:
-            seen[key] += 1
-            assert seen[key] == 1, f"two final rows for step {key} in one attempt scope"
 
 
 def test_a_check_after_the_await_retries_the_last_step(load: Loader, db_url: str) -> None:
