@@ -106,7 +106,7 @@ class RunScope:
         key = self.next_key()
         record = self.run.records.get(key)
         if record is not None and record.outcome != "live":
-            return self.replay(key, record, "await", site, (awaitable,), {}, None)
+            return self.replay(key, record, "await", site, (awaitable,), {}, None, awaitable)
         return self._await(key, site, awaitable, caller_file(), record)
 
     def aiter(self, site: Site, iterable: AsyncIterable[Any]) -> AsyncIterable[Any]:
@@ -121,13 +121,22 @@ class RunScope:
 
         return DurableContext(self, self.next_key(), site, cm, caller_file())
 
+    def race(
+        self, site: Site, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        from durablec.runtime.completion import race
+
+        return race(self, site, fn, args, kwargs, caller_file())
+
     # -- replay -------------------------------------------------------------------------------
 
     async def replay(
         self, key: str, record: StepRecord, kind: str, site: Site, args: tuple[Any, ...],
-        kwargs: dict[str, Any], fn: Callable[..., Awaitable[Any]] | None,
+        kwargs: dict[str, Any], fn: Callable[..., Awaitable[Any]] | None, receiver: object = None,
     ) -> Any:
-        """Return (or raise) a step's recorded outcome; the one path every replayed step takes."""
+        """Return (or raise) a step's recorded outcome; the one path every replayed step takes.
+        ``receiver`` is what a Recorded outcome is restored for when there is no ``fn`` (the
+        awaited object of an ``await`` step)."""
         close_coroutines(args, kwargs)
         run = self.run
         if run.suspend is not None:
@@ -142,7 +151,7 @@ class RunScope:
             raise mark_settled(value)
         if isinstance(value, Recorded):
             reopen = None if fn is None else (lambda: _detached(fn(*args, **kwargs)))
-            return value.restore(reopen, getattr(fn, "__self__", None))
+            return value.restore(reopen, receiver if fn is None else getattr(fn, "__self__", None))
         return value
 
     def verify(
@@ -270,7 +279,7 @@ class RunScope:
         if record is not None:  # opened a resource again: nothing to record
             return result
         return await record_ok(run, key, 1, None, "await", site, file, started, result, None,
-                                     None, None, None)
+                                     None, None, None, receiver=awaitable)
 
 async def _in_scope(scope: RunScope, coroutine: Coroutine[Any, Any, Any]) -> Any:
     token = active_scope.set(scope)

@@ -225,12 +225,27 @@ def test_compiled_output_has_the_same_findings_as_its_source() -> None:
     assert [(d.line, d.code) for d in lint_source(compiled, "t.py", LintConfig.default())] == found
 
 
-def test_compiled_wait_is_still_a_completion_order_finding() -> None:
+def test_compiled_completion_order_calls_keep_their_findings() -> None:
     from durablec.compiler.pipeline import compile_source
 
-    source = "import asyncio\n\n\nasync def task(aws):\n    return await asyncio.wait(aws)\n"
+    source = textwrap.dedent(
+        """
+        import asyncio
+
+
+        async def task(aws):
+            done, _ = await asyncio.wait(aws)
+            for fut in asyncio.as_completed(aws):
+                await fut
+            for fut in asyncio.as_completed(aws, timeout=1):
+                await fut
+            return done, await asyncio.wait_for(asyncio.wait(aws), 1)
+        """
+    )
     compiled = compile_source(source, "t.py", lint=False).code
-    assert [(d.line, d.code) for d in lint_source(compiled, "t.py", LintConfig.default())] == [(5, "DC303")]
+    found = [(d.line, d.code) for d in lint_source(source, "t.py", LintConfig.default())]
+    assert found == [(9, "DC303"), (11, "DC303")]
+    assert [(d.line, d.code) for d in lint_source(compiled, "t.py", LintConfig.default())] == found
 
 
 def test_a_task_group_entered_with_async_with_is_seen_in_compiled_output_too() -> None:
