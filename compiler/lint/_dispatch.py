@@ -304,8 +304,9 @@ class Walker(Names):
         reported = False
         if resolved == _ABI_RACE:
             # `__dc_race__(site, asyncio.as_completed, fs)`: compiled output of a completion-order
-            # call the compiler rewrote because the runtime replays it (completion_order.py).
-            self._walk_all(node.args[2:])
+            # call the compiler rewrote because the runtime replays it (completion_order.py); its
+            # arguments are judged as the source call's were.
+            self._walk_args(node.args[2:], awaited)
             return
         if resolved is not None:
             if resolved in self.watch:
@@ -343,14 +344,17 @@ class Walker(Names):
         else:
             self.trailer.add(id(func))
             self._walk(func)
+        self._walk_args(node.args, awaited)
+
+    def _walk_args(self, args: Sequence[cst.Arg], awaited: bool) -> None:
         if awaited:
             # Arguments that are only referenced (not called) here run inside the checkpoint:
             # `await loop.run_in_executor(None, time.time)` is journaled like any awaited call.
-            for arg in node.args:
+            for arg in args:
                 if not isinstance(arg.value, (cst.Name, cst.Attribute, cst.Lambda)):
                     self._walk(arg)
         else:
-            self._walk_all(node.args)
+            self._walk_all(args)
 
     # -- findings ----------------------------------------------------------------------------------
 
