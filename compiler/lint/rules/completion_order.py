@@ -57,8 +57,9 @@ class CompletionOrderWait(Rule):
 
     Why it breaks replay: both hand back work in the order it happened to finish, which differs
     from run to run. A timeout decides by the clock which children count as finished; a call
-    the compiler cannot see (through a reference, or a wait awaited later) runs live on every
-    replay. At run time, a future that is not a child of the run (not created by the task's
+    the compiler cannot see as such (made through a reference, or a wait awaited later) is not
+    journaled as completion order, and a wait's result, sets of live tasks, cannot be journaled
+    as a value. At run time, a future that is not a child of the run (not created by the task's
     code) cannot be replayed either, and is refused with an error naming the line.
 
     Example::
