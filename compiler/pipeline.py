@@ -7,6 +7,7 @@ Each file is parsed once by LibCST (shared by the linter and the transformer) an
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,10 @@ if TYPE_CHECKING:
     from durablec.compiler.lint import LintConfig
 
 __all__ = ["CompileResult", "compile_source", "needs_compiling"]
+
+# Only a module that spells one of these names can call asyncio.wait or asyncio.as_completed
+# (through any alias, the imported name is spelled somewhere); the others skip resolving them.
+_COMPLETION_WORDS = re.compile(r"\b(?:as_completed|wait)\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +72,13 @@ def compile_source(
 
         config = lint_config if lint_config is not None else LintConfig.default()
         diagnostics = tuple(lint_module(module, path, config, source=source))
+    races = {}
+    if _COMPLETION_WORDS.search(source):
+        from durablec.compiler.lint import completion_calls
+
+        races = completion_calls(module)
     try:
-        rewritten = transform(module, tree, source)
+        rewritten = transform(module, tree, source, races)
     except Exception as error:  # a compiler bug must still name the file
         raise CompileError(path, 1, 1, f"{error}; please report it with this file") from error
     return CompileResult(code=source if rewritten is None else rewritten.code, diagnostics=diagnostics)

@@ -8,6 +8,12 @@ expressions) and scoping are the source's own::
     async for x in it        ->  async for x in __dc_aiter__(SITE, it)
     async with cm as x       ->  async with __dc_actx__(SITE, cm) as x
 
+and the completion-order calls the linter's name resolution found replayable (see
+``durablec.compiler.lint.completion_calls``)::
+
+    asyncio.as_completed(fs)      ->  __dc_race__(SITE, asyncio.as_completed, fs)
+    await asyncio.wait(fs, ...)   ->  await __dc_race__(SITE, asyncio.wait, fs, ...)
+
 Positions and callee texts come from CPython's ``ast`` (about 20x cheaper than LibCST's position
 metadata): each kind of site is matched between the two trees by source order, which is the order
 a pre-order walk of the LibCST tree visits them.
@@ -20,7 +26,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -92,16 +98,20 @@ def is_compiled(tree: ast.Module) -> bool:
     )
 
 
-def transform(module: cst.Module, tree: ast.Module, source: str) -> cst.Module | None:
+def transform(
+    module: cst.Module, tree: ast.Module, source: str,
+    races: Mapping[int, tuple[str, int, int]] | None = None,
+) -> cst.Module | None:
     """Rewrite every await of ``module``; None when there is nothing to rewrite.
 
-    ``tree`` is CPython's AST of the same ``source``.
+    ``tree`` is CPython's AST of the same ``source``. ``races`` maps the ``id`` of each
+    completion-order call of ``module`` to hand to the runtime to its site (callee, line, column).
     """
     sites = _collect_sites(tree, source)
-    if not (sites.awaits or sites.fors or sites.withs or sites.comps):
+    if not (sites.awaits or sites.fors or sites.withs or sites.comps or races):
         return None
     names = GeneratedNames.avoiding(_identifiers(tree))
-    rewriter = _Rewriter(sites, names)
+    rewriter = _Rewriter(sites, names, races or {})
     rewritten = module.visit(rewriter)
     rewriter.check_exhausted()
     if not rewriter.used:
@@ -222,12 +232,14 @@ def _skip_lines(source: str) -> list[int]:
 
 
 class _Rewriter(cst.CSTTransformer):
-    def __init__(self, sites: _Sites, names: GeneratedNames) -> None:
+    def __init__(self, sites: _Sites, names: GeneratedNames, races: Mapping[int, tuple[str, int, int]]) -> None:
         super().__init__()
         self._sites = sites
         self._names = names
+        self._races = races
         self._next = {"await": 0, "for": 0, "with": 0, "comp": 0}
         self._pending_awaits: list[_Site] = []
+        self._awaited: list[cst.BaseExpression] = []  # the expression of each enclosing await
         self._pending_fors: list[_Site] = []
         self._pending_withs: list[list[_Site]] = []
         self._pending_comps: list[_Site] = []
@@ -272,34 +284,49 @@ class _Rewriter(cst.CSTTransformer):
         self._fstring_quotes.pop()
         return updated_node
 
-    def visit_Await(self, node: cst.Await) -> None:
-        self._pending_awaits.append(self._take("await", self._sites.awaits))
-
     def leave_Await(self, original_node: cst.Await, updated_node: cst.Await) -> cst.Await:
         site = self._pending_awaits.pop()
+        self._awaited.pop()
         if self._sites.is_skipped(site.line):
             return updated_node
         expression = updated_node.expression
         if isinstance(expression, cst.Call):
-            # Site and callee go right after the paren, on the await's own line; the whitespace
-            # that preceded the first argument (perhaps a newline) follows them.
-            gap = expression.whitespace_before_args
-            if isinstance(gap, cst.SimpleWhitespace) and not gap.value:
-                gap = cst.SimpleWhitespace(" ")
-            callee = (
-                cst.Arg(expression.func, comma=cst.Comma(whitespace_after=gap))
-                if expression.args
-                else cst.Arg(expression.func, whitespace_after_arg=expression.whitespace_before_args)
-            )
-            call = expression.with_changes(
-                func=self._entry("ckpt"),
-                whitespace_before_args=cst.SimpleWhitespace(""),
-                args=[self._arg(self._site(site)), callee,
-                      *(_parenthesize_bare_generator(a) for a in expression.args)],
-            )
-            return updated_node.with_changes(expression=call)
+            entry = "race" if id(original_node.expression) in self._races else "ckpt"
+            return updated_node.with_changes(expression=self._routed(entry, site, expression))
         return updated_node.with_changes(
             expression=cst.Call(self._entry("aw"), [self._arg(self._site(site)), self._arg(expression)])
+        )
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
+        race = self._races.get(id(original_node))
+        if race is None or (self._awaited and self._awaited[-1] is original_node):
+            return updated_node  # an awaited one is routed by leave_Await
+        site = _Site(*race)
+        if self._sites.is_skipped(site.line):
+            return updated_node
+        return self._routed("race", site, updated_node)
+
+    def visit_Await(self, node: cst.Await) -> None:
+        self._pending_awaits.append(self._take("await", self._sites.awaits))
+        self._awaited.append(node.expression)
+
+    def _routed(self, entry: str, site: _Site, expression: cst.Call) -> cst.Call:
+        """``f(args)`` as ``entry(SITE, f, args)``."""
+        # Site and callee go right after the paren, on the call's own line; the whitespace
+        # that preceded the first argument (perhaps a newline) follows them.
+        gap = expression.whitespace_before_args
+        if isinstance(gap, cst.SimpleWhitespace) and not gap.value:
+            gap = cst.SimpleWhitespace(" ")
+        callee = (
+            cst.Arg(expression.func, comma=cst.Comma(whitespace_after=gap))
+            if expression.args
+            else cst.Arg(expression.func, whitespace_after_arg=expression.whitespace_before_args)
+        )
+        return expression.with_changes(
+            func=self._entry(entry),
+            whitespace_before_args=cst.SimpleWhitespace(""),
+            args=[self._arg(self._site(site)), callee,
+                  *(_parenthesize_bare_generator(a) for a in expression.args)],
         )
 
     def visit_For(self, node: cst.For) -> None:

@@ -17,6 +17,12 @@ source                                 compiled
 ``async with cm as x:``                ``async with __dc_actx__(SITE, cm) as x:``
 =====================================  ===============================================
 
+and the completion-order calls whose order the runtime journals (the compiler resolves them by
+qualified name, as the linter does; DC303 reports the forms it leaves alone)::
+
+    asyncio.as_completed(fs)          ->  __dc_race__(SITE, asyncio.as_completed, fs)
+    await asyncio.wait(fs, **kw)      ->  await __dc_race__(SITE, asyncio.wait, fs, **kw)
+
 ``SITE`` is a tuple of constants (folded by CPython into one constant, so it costs nothing):
 ``(callee, line, column)`` where ``callee`` is the normalized source text of the awaited callee
 (``"payments.charge"``, as ``ast.unparse`` spells it, so formatting and comments never change it)
@@ -49,13 +55,16 @@ __all__ = [
     "aiter",
     "aw",
     "ckpt",
+    "race",
     "site_callee",
 ]
 
-ABI_VERSION: Final = 1
-"""Bumped only when compiled output changes shape; old names are kept so old builds still run."""
+ABI_VERSION: Final = 2
+"""Bumped only when compiled output changes shape; old names are kept so old builds still run.
+2: ``race`` (a module calling ``asyncio.wait``/``as_completed`` compiles differently, so caches
+keyed by this version recompile it)."""
 
-ABI_NAMES: Final = ("ckpt", "aw", "aiter", "actx")
+ABI_NAMES: Final = ("ckpt", "aw", "aiter", "actx", "race")
 """The entry points a compiled module imports, in prelude order."""
 
 Site = tuple[str | tuple[int, ...], int, int]
@@ -78,6 +87,10 @@ class Scope(Protocol):
     def actx(
         self, site: Site, cm: AbstractAsyncContextManager[Any]
     ) -> AbstractAsyncContextManager[Any]: ...
+
+    def race(
+        self, site: Site, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any: ...
 
 
 active_scope: ContextVar[Scope | None] = ContextVar("durablec_active_scope", default=None)
@@ -116,6 +129,15 @@ def actx(site: Site, cm: AbstractAsyncContextManager[T], /) -> AbstractAsyncCont
     if scope is None:
         return cm
     return scope.actx(site, cm)
+
+
+def race(site: Site, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)`` for ``asyncio.as_completed`` and ``asyncio.wait``: in a run the
+    order in which the children complete is journaled and replayed (runtime/completion.py)."""
+    scope = _get_scope()
+    if scope is None:
+        return fn(*args, **kwargs)
+    return scope.race(site, fn, args, kwargs)  # type: ignore[no-any-return]  # fn's own result type, in a run as outside
 
 
 def site_callee(site: Site) -> str:

@@ -108,7 +108,8 @@ class RunScope:
         key = self.next_key()
         record = self.run.records.get(key)
         if record is not None and record.outcome != "live":
-            return self.replay(key, record, "await", site, (awaitable,), {}, None)
+            return self.replay(key, record, "await", site, (awaitable,), {}, None,
+                               receiver=awaitable)
         return self._await(key, site, awaitable, caller_file(), record)
 
     def aiter(self, site: Site, iterable: AsyncIterable[Any]) -> AsyncIterable[Any]:
@@ -123,17 +124,26 @@ class RunScope:
 
         return DurableContext(self, self.next_key(), site, cm, caller_file())
 
+    def race(
+        self, site: Site, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        from durablec.runtime.completion import race
+
+        return race(self, site, fn, args, kwargs, caller_file())
+
     # -- replay -------------------------------------------------------------------------------
 
     async def replay(
         self, key: str, record: StepRecord, kind: str, site: Site, args: tuple[Any, ...],
         kwargs: dict[str, Any], fn: Callable[..., Awaitable[Any]] | None,
-        reopen: Reopen | None = None,
+        reopen: Reopen | None = None, receiver: object = None,
     ) -> Any:
         """Return (or raise) a step's recorded outcome; the one path every replayed step takes.
 
         A live value journaled as a stand-in (standins.py) is obtained again, when a replay must
-        read past what was journaled, by calling ``fn`` again or by ``reopen``."""
+        read past what was journaled, by calling ``fn`` again or by ``reopen``. ``receiver`` is
+        what a Recorded outcome is restored for when there is no ``fn`` (the awaited object of an
+        ``await`` step)."""
         close_coroutines(args, kwargs)
         run = self.run
         if run.suspend is not None:
@@ -149,7 +159,7 @@ class RunScope:
         if isinstance(value, Recorded):
             if fn is not None:
                 reopen = lambda: _detached(fn(*args, **kwargs))  # noqa: E731
-            return value.restore(reopen, getattr(fn, "__self__", None))
+            return value.restore(reopen, receiver if fn is None else getattr(fn, "__self__", None))
         return value
 
     def verify(
@@ -277,7 +287,7 @@ class RunScope:
         if record is not None:  # opened a resource again: nothing to record
             return result
         return await record_ok(run, key, 1, None, "await", site, file, started, result, None,
-                                     None, None, None)
+                                     None, None, None, receiver=awaitable)
 
 async def _in_scope(scope: RunScope, coroutine: Coroutine[Any, Any, Any]) -> Any:
     token = active_scope.set(scope)

@@ -14,7 +14,7 @@ from durablec.runtime.failures import dump_exception, http_details
 from durablec.runtime.journal import STEP_COLUMNS, now
 from durablec.runtime.resources import is_resource
 from durablec.runtime.serde import preview
-from durablec.runtime.standins import capture, reread
+from durablec.runtime.standins import Recorded, capture, reread
 
 __all__ = ["PLAIN", "dump_args", "record_error", "record_ok", "record_simple"]
 
@@ -38,8 +38,11 @@ async def record_ok(
     run: RunContext, key: str, attempt: int, retry_of: int | None, kind: str, site: Site,
     file: str | None, started: float, result: Any, args_blob: bytes | None,
     args_repr: str | None, digest: str | None, fn: Callable[..., Any] | None,
-    outcome: str = "ok",
+    outcome: str = "ok", *, receiver: object = None,
 ) -> Any:
+    """Write the final row of a live attempt; return what the task gets: the result, a stand-in
+    for a live object (standins.py), or what a result that journals itself (a Recorded, see
+    completion.py) stands for, restored for ``receiver`` (the awaited object) as replay would."""
     given = result
     if outcome != "live" and type(result) not in PLAIN and is_resource(result):
         outcome, result = "live", None
@@ -74,7 +77,10 @@ async def record_ok(
         started_at=started, finished_at=now(),
     )
     await run.write(values)
+    if type(given) not in PLAIN and isinstance(given, Recorded):
+        return given.restore(None, receiver)
     return given
+
 
 def _unjournalable(
     run: RunContext, key: str, kind: str, site: Site, file: str | None, result: Any, problem: str,

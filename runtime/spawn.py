@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import weakref
 from collections.abc import Coroutine, Generator
 from typing import Any, Final
 
@@ -24,9 +25,22 @@ from durablec.runtime.abi import active_scope
 from durablec.runtime.engine import RunScope, caller_file
 from durablec.runtime.wrappers import child_step, is_child_step
 
-__all__ = ["install_task_factory"]
+__all__ = ["adopt", "child_key", "install_task_factory"]
 
 _ASYNCIO: Final = asyncio.__file__.rsplit("/", 1)[0]
+
+_KEYS: weakref.WeakKeyDictionary[asyncio.Future[Any], str] = weakref.WeakKeyDictionary()
+"""The step key of each durable child task, for what keys children by it (completion.py)."""
+
+
+def adopt(task: asyncio.Future[Any], key: str) -> None:
+    """Remember that ``task`` is the durable child step ``key``."""
+    _KEYS[task] = key
+
+
+def child_key(future: asyncio.Future[Any]) -> str | None:
+    """The step key of a durable child task, or None for any other future."""
+    return _KEYS.get(future)
 
 
 def install_task_factory(loop: asyncio.AbstractEventLoop) -> None:
@@ -47,16 +61,21 @@ class _Factory:
                  coro: Coroutine[Any, Any, Any] | Generator[Any, None, Any],
                  **kwargs: Any) -> asyncio.Future[Any]:
         scope = active_scope.get()
+        key = None
         if (isinstance(scope, RunScope) and isinstance(coro, Coroutine)
                 and not is_child_step(coro)):
             line = _compiled_creator_line()
             if line is not None:
                 code = getattr(coro, "cr_code", None)
                 site = (code.co_qualname if code else type(coro).__qualname__, line, 0)
-                coro = child_step(scope, scope.next_key(), site, caller_file(_depth()), coro, "task")
-        if self.previous is not None:
-            return self.previous(loop, coro, **kwargs)  # type: ignore[no-any-return]  # user's factory
-        return asyncio.Task(coro, loop=loop, **kwargs)
+                key = scope.next_key()
+                coro = child_step(scope, key, site, caller_file(_depth()), coro, "task")
+        task: asyncio.Future[Any] = (
+            self.previous(loop, coro, **kwargs) if self.previous is not None
+            else asyncio.Task(coro, loop=loop, **kwargs))
+        if key is not None:
+            adopt(task, key)
+        return task
 
 
 def _compiled_creator_line() -> int | None:

@@ -46,6 +46,11 @@ class LiveScope:
     ) -> AbstractAsyncContextManager[Any]:
         return cm
 
+    def race(
+        self, site: Site, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        return fn(*args, **kwargs)
+
 
 @overload
 def step(fn: Callable[P, Coroutine[Any, Any, R]], /) -> Callable[P, Coroutine[Any, Any, R]]: ...

@@ -18,9 +18,13 @@ import libcst as cst
 
 from durablec.compiler.diagnostics import Diagnostic
 from durablec.compiler.lint._config import BannedName, LintConfig, load_config
+from durablec.compiler.lint._dispatch import Walker
 from durablec.compiler.lint._engine import lint_tree
+from durablec.compiler.lint._positions import Positions
 from durablec.compiler.lint._rule import Ban, Rule
+from durablec.compiler.lint._ruleset import ruleset
 from durablec.compiler.lint.rules import ALL_RULES, RULES_BY_CODE
+from durablec.compiler.lint.rules.completion_order import COMPLETION_CALLS, replayable
 from durablec.errors import CompileError
 
 __all__ = [
@@ -30,6 +34,7 @@ __all__ = [
     "BannedName",
     "LintConfig",
     "Rule",
+    "completion_calls",
     "lint_module",
     "lint_source",
     "load_config",
@@ -52,6 +57,24 @@ def lint_module(
 def lint_source(source: str, path: str, config: LintConfig) -> list[Diagnostic]:
     """Parse and lint one module's text; raise CompileError (path:line:col) on a syntax error."""
     return lint_module(parse(source, path), path, config, source=source)
+
+
+def completion_calls(module: cst.Module) -> dict[int, tuple[str, int, int]]:
+    """The completion-order calls of a module that the runtime replays, for the compiler to hand
+    to the ABI's ``race`` entry: ``id`` of each ``cst.Call`` -> ``(callee text, line, column)``,
+    both 1-based. Resolved like the linter resolves names (imports, aliases, shadowing), and
+    chosen by the predicate DC303 reports the others with, so the two always agree."""
+    walker = Walker(ruleset(frozenset({"DC303"}), ()), watch=COMPLETION_CALLS)
+    walker.run(module)
+    calls = [(node, callee) for node, callee, awaited in walker.watched if replayable(callee, node, awaited)]
+    if not calls:
+        return {}
+    positions = Positions(module, [node for node, _ in calls])
+    found: dict[int, tuple[str, int, int]] = {}
+    for node, callee in calls:
+        line, column = positions.starts[id(node)]
+        found[id(node)] = (ast.unparse(ast.parse(module.code_for_node(node.func), mode="eval")), line, column + 1)
+    return found
 
 
 def parse(source: str, path: str) -> cst.Module:

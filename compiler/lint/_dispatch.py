@@ -10,13 +10,13 @@ the engine keeps those of functions in scope.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import libcst as cst
 
 from durablec.compiler.lint._callgraph import add_edge
-from durablec.compiler.lint._names import Names, annotation_kind
+from durablec.compiler.lint._names import ENTERED_TASKGROUP, TASKGROUP, Names, annotation_kind
 from durablec.compiler.lint._rule import CallSite, IterationSite, display_name
 from durablec.compiler.lint._ruleset import Hit, Ruleset
 from durablec.compiler.lint._scope import Candidate, Function
@@ -25,13 +25,18 @@ from durablec.compiler.lint._syntax import count_args, dotted, fields, import_bi
 __all__ = ["Walker"]
 
 _ABI_CHECKPOINT = "durablec.runtime.abi.ckpt"
+_ABI_RACE = "durablec.runtime.abi.race"
+_ABI_CONTEXT = "durablec.runtime.abi.actx"
 
 
 class Walker(Names):
     """Walks every function of a module once; implements the ``Scope`` hooks report through."""
 
-    def __init__(self, rules: Ruleset) -> None:
+    def __init__(self, rules: Ruleset, watch: Collection[str] = ()) -> None:
         super().__init__(rules.banned)
+        # Calls the compiler asks about (completion-order calls it rewrites): (call, callee, awaited).
+        self.watch = watch
+        self.watched: list[tuple[cst.Call, str, bool]] = []
         # The same table as `banned`, typed for what a banned name means.
         self.table = rules.banned
         self.call_hooks = rules.call_hooks
@@ -40,6 +45,7 @@ class Walker(Names):
         # ids of calls that are the awaited expression, and of expressions followed by `.attr`,
         # `[...]` or `(...)` (a fix that inserts an `await` there needs parentheses).
         self.awaited: set[int] = set()
+        self.discarded: set[int] = set()
         self.trailer: set[int] = set()
         # A comprehension's for-clause -> the resolved callee or type its values go to.
         self.consumers: dict[int, str] = {}
@@ -215,9 +221,26 @@ class Walker(Names):
     def _h_with(self, node: cst.With) -> None:
         for item in node.items:
             self._walk(item.item)
+            value = self.binding_value(item.item)
+            if value == TASKGROUP and node.asynchronous is not None:
+                # The block waits for the group's children, so its create_task is grouped (DC302).
+                value = ENTERED_TASKGROUP
+                entered = self._context_value(item.item)
+                if isinstance(entered, cst.Name):  # `async with group:`
+                    self._bind(entered, value)
             if item.asname is not None:
-                self._bind(item.asname.name, self.binding_value(item.item))
+                self._bind(item.asname.name, value)
         self._walk(node.body)
+
+    def _context_value(self, item: cst.BaseExpression) -> cst.BaseExpression:
+        """The context manager itself, also when compiled output wraps it in the ABI's ``actx``."""
+        if isinstance(item, cst.Call) and len(item.args) >= 2 and self.resolve(item.func) == _ABI_CONTEXT:
+            return item.args[1].value
+        return item
+
+    def _h_expr(self, node: cst.Expr) -> None:
+        self.discarded.add(id(node.value))
+        self._walk(node.value)
 
     def _h_except(self, node: cst.ExceptHandler | cst.ExceptStarHandler) -> None:
         if node.type is not None:
@@ -279,9 +302,17 @@ class Walker(Names):
         awaited = id(node) in self.awaited
         resolved = self.resolve(func)
         reported = False
+        if resolved == _ABI_RACE:
+            # `__dc_race__(site, asyncio.as_completed, fs)`: compiled output of a completion-order
+            # call the compiler rewrote because the runtime replays it (completion_order.py); its
+            # arguments are judged as the source call's were.
+            self._walk_args(node.args[2:], awaited)
+            return
         if resolved is not None:
+            if resolved in self.watch:
+                self.watched.append((node, resolved, awaited))
             hit = self.table.get(resolved)
-            if hit is not None and not (awaited and hit.exempt_when_awaited):
+            if hit is not None and hit.calls and not (awaited and hit.exempt_when_awaited):
                 if hit.min_args == 0 or count_args(node.args) < hit.min_args:
                     fix = hit.fix if not node.args else None
                     if fix is not None and id(node) in self.trailer and fix.startswith("await "):
@@ -292,7 +323,7 @@ class Walker(Names):
             if resolved == _ABI_CHECKPOINT and len(node.args) >= 2:
                 self._check_compiled_checkpoint(node, node.args[1].value)
             if self.call_hooks:
-                site = CallSite(node, resolved, awaited)
+                site = CallSite(node, resolved, awaited, id(node) in self.discarded)
                 for rule in self.call_hooks:
                     rule.visit_call(site, self)
             if self.iteration_hooks and node.args and type(node.args[0].value) is cst.GeneratorExp:
@@ -313,14 +344,17 @@ class Walker(Names):
         else:
             self.trailer.add(id(func))
             self._walk(func)
+        self._walk_args(node.args, awaited)
+
+    def _walk_args(self, args: Sequence[cst.Arg], awaited: bool) -> None:
         if awaited:
             # Arguments that are only referenced (not called) here run inside the checkpoint:
             # `await loop.run_in_executor(None, time.time)` is journaled like any awaited call.
-            for arg in node.args:
+            for arg in args:
                 if not isinstance(arg.value, (cst.Name, cst.Attribute, cst.Lambda)):
                     self._walk(arg)
         else:
-            self._walk_all(node.args)
+            self._walk_all(args)
 
     # -- findings ----------------------------------------------------------------------------------
 
@@ -343,7 +377,7 @@ class Walker(Names):
         what the source's awaited call would have been reported for."""
         resolved = self.resolve(callee)
         hit = self.table.get(resolved) if resolved is not None else None
-        if resolved is not None and hit is not None and not hit.exempt_when_awaited:
+        if resolved is not None and hit is not None and hit.calls and not hit.exempt_when_awaited:
             self._report(hit, node, f"{dotted(callee)}()", resolved, None)
 
     def _iteration(self, node: cst.BaseExpression, consumer: str | None) -> None:
@@ -371,6 +405,7 @@ _HANDLERS: dict[type[cst.CSTNode], Callable[[Walker, Any], None]] = {
     cst.SetComp: Walker._h_comprehension,
     cst.DictComp: Walker._h_comprehension,
     cst.With: Walker._h_with,
+    cst.Expr: Walker._h_expr,
     cst.ExceptHandler: Walker._h_except,
     cst.ExceptStarHandler: Walker._h_except,
     cst.Global: Walker._h_skip,

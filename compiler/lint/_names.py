@@ -19,16 +19,19 @@ from durablec.compiler.lint._syntax import (
     statements,
 )
 
-__all__ = ["STRSET", "Names", "annotation_kind"]
+__all__ = ["ENTERED_TASKGROUP", "STRSET", "TASKGROUP", "Names", "annotation_kind"]
 
 STRSET = "<strset>"
+TASKGROUP = "<taskgroup>"
+ENTERED_TASKGROUP = "<entered-taskgroup>"
+"""A TaskGroup this function enters with ``async with``: the block waits for its children."""
 
 # Values the engine recognises by where they came from (see _rule.py).
 _FACTORIES: Mapping[str, str] = {
     "asyncio.get_running_loop": "<loop>",
     "asyncio.get_event_loop": "<loop>",
     "asyncio.new_event_loop": "<loop>",
-    "asyncio.TaskGroup": "<taskgroup>",
+    "asyncio.TaskGroup": TASKGROUP,
     "pathlib.Path": "<path>",
     "pathlib.PosixPath": "<path>",
     "pathlib.WindowsPath": "<path>",

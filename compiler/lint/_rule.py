@@ -4,7 +4,8 @@ Most rules are declarative: they list the qualified names they ban (``BANNED``) 
 finds every use of those names through the module's imports and aliases. Names in angle brackets
 stand for values the engine recognises by where they came from rather than by import:
 ``<loop>`` (an event loop from ``asyncio.get_running_loop()``), ``<taskgroup>`` (an
-``asyncio.TaskGroup``), ``<path>`` (a ``pathlib.Path``) and ``<strset>`` (a set of strings).
+``asyncio.TaskGroup`` not entered with ``async with`` in this function; one that is, is
+``<entered-taskgroup>``), ``<path>`` (a ``pathlib.Path``) and ``<strset>`` (a set of strings).
 
 A rule that needs more than a list of names overrides a hook (Fixit's ``visit_*`` methods are
 the model). The engine calls a hook only on the rules that override it, with the site already
@@ -46,6 +47,11 @@ class Ban:
     ``time.localtime(ts)`` and ``random.Random(42)`` are deterministic. Names with a non-zero
     ``min_args`` are only judged when called, never as bare references."""
 
+    calls: bool = True
+    """False: calls of this name are judged by the rule's ``visit_call`` hook alone (DC301 reports
+    ``asyncio.create_task()`` only when its task is dropped); the table still reports bare
+    references (``spawn = asyncio.create_task``), behind which the linter cannot see the call."""
+
     fix: str | None = None
     """The safe replacement of a call without arguments inside an ``async def``, an expression
     of the same type with ``{durablec}`` standing for the module's name for ``durablec``:
@@ -74,6 +80,8 @@ class CallSite:
     """``builtins.list``, ``os.sep.join``, ``<strset>.union``."""
     awaited: bool
     """The call is the awaited expression itself, so it is a checkpoint."""
+    discarded: bool
+    """The call is a whole expression statement: its result is dropped."""
 
 
 @dataclass(frozen=True, slots=True)

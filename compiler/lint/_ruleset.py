@@ -24,6 +24,8 @@ class Hit:
     min_args: int
     fix: str | None
     exempt_when_awaited: bool
+    calls: bool
+    """False: calls are left to the rule's ``visit_call`` hook (see ``Ban.calls``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +45,11 @@ def ruleset(select: frozenset[str], banned: tuple[BannedName, ...]) -> Ruleset:
     rules = [rule for rule in ALL_RULES if rule.CODE in select]
     for rule in rules:
         for name, ban in rule.BANNED.items():
-            table[name] = Hit(rule.CODE, rule.MESSAGE, ban.replacement, ban.min_args, ban.fix, rule.CHECKPOINT_EXEMPT)
+            table[name] = Hit(rule.CODE, rule.MESSAGE, ban.replacement, ban.min_args, ban.fix,
+                              rule.CHECKPOINT_EXEMPT, ban.calls)
     for entry in banned:
         if entry.code in select:
-            table[entry.name] = Hit(entry.code, entry.message, entry.replacement, 0, None, True)
+            table[entry.name] = Hit(entry.code, entry.message, entry.replacement, 0, None, True, True)
     return Ruleset(
         table,
         tuple(r for r in rules if _overrides(r, "visit_call")),

@@ -71,7 +71,9 @@ def render() -> str:
             out.append("")
         if rule.BANNED:
             names = ", ".join(
-                f"`{display_name(n)}`" + (f" (without {b.min_args} argument{'s' * (b.min_args > 1)})" if b.min_args else "")
+                f"`{display_name(n)}`"
+                + (f" (without {b.min_args} argument{'s' * (b.min_args > 1)})" if b.min_args else "")
+                + ("" if b.calls else " (calls only as described above)")
                 for n, b in sorted(rule.BANNED.items())
             )
             out += [f"**Banned names.** {names}", ""]

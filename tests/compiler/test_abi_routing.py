@@ -35,6 +35,8 @@ async def task(x):
         total += n
     async with opened() as r:
         pass
+    await asyncio.wait([asyncio.ensure_future(asyncio.sleep(0))])
+    assert [await f for f in asyncio.as_completed([asyncio.sleep(0, 7)])] == [7]
     return a, b, c, total, r
 '''
 
@@ -62,6 +64,11 @@ class RecordingScope:
         self.seen.append(("actx", site))
         return cm
 
+    def race(self, site: abi.Site, fn: Callable[..., Any], args: tuple[Any, ...],
+             kwargs: dict[str, Any]) -> Any:
+        self.seen.append(("race", site))
+        return fn(*args, **kwargs)
+
 
 def _load() -> types.ModuleType:
     module = types.ModuleType("routed")
@@ -87,6 +94,9 @@ def test_every_await_reaches_the_scope_in_order() -> None:
         ("aw", "coroutine", 19),
         ("aiter", "numbers()", 21),
         ("actx", "opened()", 23),
+        ("race", "asyncio.wait", 25),
+        ("race", "asyncio.as_completed", 26),
+        ("aw", "f", 26),
     ]
 
 

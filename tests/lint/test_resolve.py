@@ -220,13 +220,52 @@ def test_compiled_output_has_the_same_findings_as_its_source() -> None:
     )
     compiled = compile_source(source, "t.py", lint=False).code
     found = [(d.line, d.code) for d in lint_source(source, "t.py", LintConfig.default())]
-    assert found == [(8, "DC101"), (15, "DC302"), (16, "DC401")]
+    # `tg.create_task` on a group entered with `async with` is a durable child: no DC302
+    assert found == [(8, "DC101"), (16, "DC401")]
     assert [(d.line, d.code) for d in lint_source(compiled, "t.py", LintConfig.default())] == found
 
 
-def test_compiled_wait_is_still_a_completion_order_finding() -> None:
+def test_compiled_completion_order_calls_keep_their_findings() -> None:
     from durablec.compiler.pipeline import compile_source
 
-    source = "import asyncio\n\n\nasync def task(aws):\n    return await asyncio.wait(aws)\n"
+    source = textwrap.dedent(
+        """
+        import asyncio
+
+
+        async def task(aws):
+            done, _ = await asyncio.wait(aws)
+            for fut in asyncio.as_completed(aws):
+                await fut
+            for fut in asyncio.as_completed(aws, timeout=1):
+                await fut
+            return done, await asyncio.wait_for(asyncio.wait(aws), 1)
+        """
+    )
     compiled = compile_source(source, "t.py", lint=False).code
-    assert [(d.line, d.code) for d in lint_source(compiled, "t.py", LintConfig.default())] == [(5, "DC303")]
+    found = [(d.line, d.code) for d in lint_source(source, "t.py", LintConfig.default())]
+    assert found == [(9, "DC303"), (11, "DC303")]
+    assert [(d.line, d.code) for d in lint_source(compiled, "t.py", LintConfig.default())] == found
+
+
+def test_a_task_group_entered_with_async_with_is_seen_in_compiled_output_too() -> None:
+    from durablec.compiler.pipeline import compile_source
+
+    source = textwrap.dedent(
+        """
+        import asyncio
+
+
+        async def task(urls):
+            group = asyncio.TaskGroup()
+            async with group:
+                group.create_task(fetch(urls[0]))
+            lonely = asyncio.TaskGroup()
+            lonely.create_task(fetch(urls[1]))
+            asyncio.create_task(fetch(urls[2]))
+        """
+    )
+    compiled = compile_source(source, "t.py", lint=False).code
+    found = [(d.line, d.code) for d in lint_source(source, "t.py", LintConfig.default())]
+    assert found == [(10, "DC302"), (11, "DC301")]
+    assert [(d.line, d.code) for d in lint_source(compiled, "t.py", LintConfig.default())] == found
