@@ -57,6 +57,7 @@ __all__ = [
     "REPLAY_COLUMNS",
     "RunRow",
     "StepRow",
+    "TraceRow",
     "database_url",
     "held",
     "now",
@@ -167,6 +168,21 @@ class EventRow(SQLModel, table=True):
     created_at: float
 
 
+class TraceRow(SQLModel, table=True):
+    """The OpenTelemetry trace of a run (runtime/telemetry.py), kept so that every execution, on
+    any worker, joins it. A table of its own: ``create_all`` adds it to existing journals without
+    a schema version, and journals of runs never traced carry nothing."""
+
+    __tablename__ = "durablec_traces"
+
+    run_id: str = Field(primary_key=True, max_length=200)
+    trace_id: str = Field(max_length=32)
+    span_id: str = Field(max_length=16)
+    parent_span_id: str | None = Field(default=None, max_length=16)
+    trace_flags: int
+    created_at: float
+
+
 def _table(model: type[SQLModel]) -> Table:
     table = model.__table__  # type: ignore[attr-defined]  # set by SQLModel for table=True
     assert isinstance(table, Table)
@@ -177,7 +193,8 @@ runs: Final = _table(RunRow)
 steps: Final = _table(StepRow)
 events: Final = _table(EventRow)
 meta: Final = _table(MetaRow)
-TABLES: Final = (meta, runs, steps, events)
+traces: Final = _table(TraceRow)
+TABLES: Final = (meta, runs, steps, events, traces)
 
 
 def held(
