@@ -170,8 +170,9 @@ class EventRow(SQLModel, table=True):
 
 class TraceRow(SQLModel, table=True):
     """The OpenTelemetry trace of a run (runtime/telemetry.py), kept so that every execution, on
-    any worker, joins it. A table of its own: ``create_all`` adds it to existing journals without
-    a schema version, and journals of runs never traced carry nothing."""
+    any worker, joins it; ``execution_*`` name the execution in progress, whose span the next
+    execution emits if that one never ended (its process was killed). A table of its own:
+    ``create_all`` adds it to existing journals without a schema version."""
 
     __tablename__ = "durablec_traces"
 
@@ -181,6 +182,9 @@ class TraceRow(SQLModel, table=True):
     parent_span_id: str | None = Field(default=None, max_length=16)
     trace_flags: int
     created_at: float
+    execution_span_id: str | None = Field(default=None, max_length=16)
+    execution_started_at: float | None = None
+    execution_worker: str | None = Field(default=None, max_length=300)
 
 
 def _table(model: type[SQLModel]) -> Table:

@@ -3,7 +3,8 @@
 An observer is any object with some of the methods of :class:`StepObserver` (each is optional;
 :class:`StepObserver` itself does nothing and can be subclassed). :func:`observe` installs one for
 this process; the engine calls it when this process creates a run, at an execution's start and
-end, and at each step's live start, live end and replay. With no observer installed the hot path pays one attribute check per step.
+end, and at each step's live start, live end and replay. With no observer installed the hot path
+pays one attribute check per step.
 Observers must not raise: an exception in one is reported as a warning and the run goes on.
 """
 

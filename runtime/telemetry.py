@@ -34,7 +34,15 @@ from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, Status, Sta
 
 from durablec.runtime.journal import TERMINAL, Journal, now
 from durablec.runtime.observer import StepEvent, StepObserver, StepOutcome, install
-from durablec.runtime.tracestore import StoredTrace, keep_trace, load_trace, run_counts
+from durablec.runtime.tracestore import (
+    OpenExecution,
+    StoredTrace,
+    close_execution,
+    keep_trace,
+    load_trace,
+    open_execution,
+    run_counts,
+)
 
 __all__ = ["Telemetry", "instrument"]
 
@@ -44,18 +52,19 @@ _IDS = RandomIdGenerator()
 
 
 class _PresetIds(RandomIdGenerator):
-    """The id generator of the tracer that emits root spans: the ids a run was given when it
-    was created (OpenTelemetry has no API to start a span with chosen ids)."""
+    """The id generator of the tracer for spans whose ids were chosen before: a run's root span
+    and the span of an execution that never ended (OpenTelemetry has no API to start a span with
+    given ids)."""
 
-    preset: ContextVar[StoredTrace | None] = ContextVar("durablec_root_ids", default=None)
+    preset: ContextVar[tuple[int, int] | None] = ContextVar("durablec_span_ids", default=None)
 
     def generate_trace_id(self) -> int:
         chosen = self.preset.get()
-        return super().generate_trace_id() if chosen is None else int(chosen.trace_id, 16)
+        return super().generate_trace_id() if chosen is None else chosen[0]
 
     def generate_span_id(self) -> int:
         chosen = self.preset.get()
-        return super().generate_span_id() if chosen is None else int(chosen.span_id, 16)
+        return super().generate_span_id() if chosen is None else chosen[1]
 
 
 @dataclass(slots=True)
@@ -87,14 +96,14 @@ class Telemetry(StepObserver):
                  meter_provider: MeterProvider | None) -> None:
         self.provider = tracer_provider
         self.tracer: trace.Tracer | None = None
-        self.roots: trace.Tracer | None = None
+        self.chosen: trace.Tracer | None = None
         if tracer_provider is not None:
             self.tracer = tracer_provider.get_tracer(_SCOPE)
-            # A tracer of its own (another scope name) so that the preset ids reach root spans only.
-            roots = tracer_provider.get_tracer(f"{_SCOPE}.run")
-            if isinstance(roots, SdkTracer):  # not when OTEL_SDK_DISABLED made it a no-op
-                roots.id_generator = _PresetIds()
-                self.roots = roots
+            # A tracer of its own (another scope name) so that preset ids reach no other span.
+            chosen = tracer_provider.get_tracer(f"{_SCOPE}.run")
+            if isinstance(chosen, SdkTracer):  # not when OTEL_SDK_DISABLED made it a no-op
+                chosen.id_generator = _PresetIds()
+                self.chosen = chosen
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
         self.journals: dict[str, Journal] = {}
         self.opening: dict[str, Journal] = {}
@@ -102,7 +111,7 @@ class Telemetry(StepObserver):
         self.meters = None if meter_provider is None else _Meters(meter_provider, self)
 
     def watch(self, journal: Journal) -> None:
-        """Report the run gauges of ``journal`` (journals of runs seen here are added on their own)."""
+        """Report the run gauges of ``journal`` (the journals of runs seen here are added too)."""
         self.journals.setdefault(journal.url, journal)
 
     # -- runs ---------------------------------------------------------------------------------
@@ -131,6 +140,10 @@ class Telemetry(StepObserver):
                             "durablec.resumed": resumed, "durablec.worker": self.worker})
             execution.span = span
             execution.token = otel_context.attach(trace.set_span_in_context(span))
+            began = OpenExecution(_hex(span), now(), self.worker)
+            lost = open_execution(journal, run_id, began)
+            if lost is not None:
+                self._lost(run_id, execution, lost)
         if self.meters is not None and not resumed:
             self.meters.started.add(1, {"durablec.task_id": task_id})
 
@@ -148,6 +161,7 @@ class Telemetry(StepObserver):
             if status in _FAILED:
                 span.set_status(Status(StatusCode.ERROR, f"run {status}"))
             span.end()
+            close_execution(execution.journal, run_id, _hex(span))
         if execution.token is not None:
             # Restores the caller's context, also past step spans a suspension left attached.
             otel_context.detach(execution.token)
@@ -212,22 +226,45 @@ class Telemetry(StepObserver):
         """Emit the run's root span, with the ids and start time it was given at creation."""
         stored = execution.trace
         assert stored is not None
-        if self.roots is None:
-            return
         parent = (Context() if stored.parent_span_id is None
                   else _under(stored, stored.parent_span_id))
-        token = _PresetIds.preset.set(stored)
+        span = self._chosen(f"run {execution.task_id}", stored.span_id, stored, parent,
+                            stored.created_at, {"durablec.run_id": run_id,
+                                                "durablec.task_id": execution.task_id,
+                                                "durablec.status": status})
+        if span is not None:
+            if status in _FAILED:
+                span.set_status(Status(StatusCode.ERROR, f"run {status}"))
+            span.end()
+
+    def _lost(self, run_id: str, execution: _Execution, lost: OpenExecution) -> None:
+        """Emit the span of an execution that never ended (its process died), up to now."""
+        stored = execution.trace
+        assert stored is not None
+        span = self._chosen(f"execute {execution.task_id}", lost.span_id, stored,
+                            _under(stored, stored.span_id), lost.started_at,
+                            {"durablec.run_id": run_id, "durablec.task_id": execution.task_id,
+                             "durablec.worker": lost.worker, "durablec.status": "interrupted"})
+        if span is not None:
+            span.set_status(Status(StatusCode.ERROR, "the execution never ended: its process was "
+                                   "killed or lost its lease; the next execution resumed the run"))
+            span.end()
+
+    def _chosen(self, name: str, span_id: str, stored: StoredTrace, parent: Context,
+                start: float, attributes: dict[str, str]) -> Span | None:
+        """A span of the run's trace with the id ``span_id``, started at ``start``."""
+        if self.chosen is None:
+            return None
+        token = _PresetIds.preset.set((int(stored.trace_id, 16), int(span_id, 16)))
         try:
-            span = self.roots.start_span(
-                f"run {execution.task_id}", context=parent,
-                start_time=int(stored.created_at * 1e9),
-                attributes={"durablec.run_id": run_id, "durablec.task_id": execution.task_id,
-                            "durablec.status": status})
+            return self.chosen.start_span(name, context=parent, start_time=int(start * 1e9),
+                                          attributes=attributes)
         finally:
             _PresetIds.preset.reset(token)
-        if status in _FAILED:
-            span.set_status(Status(StatusCode.ERROR, f"run {status}"))
-        span.end()
+
+
+def _hex(span: Span) -> str:
+    return f"{span.get_span_context().span_id:016x}"
 
 
 def _under(stored: StoredTrace, span_id: str) -> Context:

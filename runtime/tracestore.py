@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from durablec.runtime.journal import Journal, now, runs, traces
 
-__all__ = ["RunCount", "StoredTrace", "keep_trace", "load_trace", "run_counts"]
+__all__ = ["OpenExecution", "RunCount", "StoredTrace", "close_execution", "keep_trace",
+           "load_trace", "open_execution", "run_counts"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,15 @@ class StoredTrace:
     parent_span_id: str | None
     trace_flags: int
     created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class OpenExecution:
+    """An execution that started and has not ended (yet, or ever: its process was killed)."""
+
+    span_id: str
+    started_at: float
+    worker: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +73,30 @@ def keep_trace(journal: Journal, run_id: str, trace: StoredTrace) -> StoredTrace
         found = load_trace(journal, run_id)
         assert found is not None  # the row that made the insert conflict
         return found
+
+
+def open_execution(journal: Journal, run_id: str, execution: OpenExecution) -> OpenExecution | None:
+    """Record ``execution`` as the run's execution in progress; returns the one it replaces,
+    which never ended."""
+    with journal.begin() as conn:
+        row = conn.execute(
+            select(traces.c.execution_span_id, traces.c.execution_started_at,
+                   traces.c.execution_worker).where(traces.c.run_id == run_id)
+        ).one_or_none()
+        conn.execute(update(traces).where(traces.c.run_id == run_id).values(
+            execution_span_id=execution.span_id, execution_started_at=execution.started_at,
+            execution_worker=execution.worker))
+    if row is None or row.execution_span_id is None:
+        return None
+    return OpenExecution(row.execution_span_id, row.execution_started_at, row.execution_worker)
+
+
+def close_execution(journal: Journal, run_id: str, span_id: str) -> None:
+    """The execution ``span_id`` ended (unless another one replaced it meanwhile)."""
+    with journal.begin() as conn:
+        conn.execute(update(traces).where(
+            and_(traces.c.run_id == run_id, traces.c.execution_span_id == span_id)
+        ).values(execution_span_id=None, execution_started_at=None, execution_worker=None))
 
 
 def run_counts(journal: Journal) -> list[RunCount]:
