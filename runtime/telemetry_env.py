@@ -1,11 +1,13 @@
 """OpenTelemetry for ``durablec run`` and ``durablec worker``, configured by the standard
 ``OTEL_*`` variables (docs/telemetry.md). Importable without the ``otel`` extra: OpenTelemetry is
-imported only once the extra is found, so without it a command pays one failed import.
+imported only when a variable asks for it or a task module already imported it.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+import warnings
 from typing import TYPE_CHECKING, Literal
 
 from durablec.errors import UsageError
@@ -26,11 +28,17 @@ def telemetry_from_environment(journal: Journal) -> None:
     configured (the task modules are imported by now), else through SDK providers set up here
     from ``OTEL_*`` for each signal that asks for an exporter. ``journal`` is the one whose run
     gauges a worker reports. Without the extra, or with nothing configured, nothing is installed."""
+    asked = bool(_exporters("traces") or _exporters("metrics"))
+    if not asked and "opentelemetry" not in sys.modules:
+        return  # no variable asks for it and no task module configured it: nothing to import
     try:
         from opentelemetry import metrics, trace
         from opentelemetry.sdk.metrics import MeterProvider
         from opentelemetry.sdk.trace import TracerProvider
     except ImportError:
+        if asked:
+            warnings.warn("OTEL_* variables ask for telemetry, but the OpenTelemetry SDK is not "
+                          "installed: `pip install 'durablec[otel]'`", RuntimeWarning, stacklevel=2)
         return
     from durablec.runtime.telemetry import instrument
 
@@ -61,6 +69,15 @@ def _exporter(signal: Signal, name: str) -> object:
         protocol = (os.environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL")
                     or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL") or "http/protobuf")
         name = {"grpc": "otlp_proto_grpc"}.get(protocol, "otlp_proto_http")
+    if name == "console":
+        # On stderr: `durablec run` prints the run's result as JSON on stdout.
+        if signal == "traces":
+            from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+            return ConsoleSpanExporter(out=sys.stderr)
+        from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
+
+        return ConsoleMetricExporter(out=sys.stderr)
     found = entry_points(group=f"opentelemetry_{signal}_exporter", name=name)
     if not found:
         package = {"otlp_proto_http": "opentelemetry-exporter-otlp-proto-http",
