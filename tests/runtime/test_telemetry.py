@@ -102,9 +102,9 @@ def parent_of(span: ReadableSpan) -> int | None:
 
 
 def test_span_tree_attributes_and_one_trace_across_executions(
-        load: Loader, sqlite_url: str, otel: Otel) -> None:
+        load: Loader, db_url: str, otel: Otel) -> None:
     mod = load(TASKS)
-    assert durablec.run(mod.traced, db=sqlite_url, run_id="t1") == (2, "ok", 5)
+    assert durablec.run(mod.traced, db=db_url, run_id="t1") == (2, "ok", 5)
     spans = by_name(otel.finished())
     [root] = spans["run traced"]
     [execution] = spans["execute traced"]
@@ -143,8 +143,8 @@ def test_span_tree_attributes_and_one_trace_across_executions(
     # A crash after three rows (fetch, flaky's two attempts): the resumed execution replays
     # steps 0 and 1 and joins the same trace.
     otel.spans.clear()
-    rewind(sqlite_url, "t1", keep=3)
-    assert durablec.run(mod.traced, db=sqlite_url, run_id="t1") == (2, "ok", 5)
+    rewind(db_url, "t1", keep=3)
+    assert durablec.run(mod.traced, db=db_url, run_id="t1") == (2, "ok", 5)
     spans = by_name(otel.finished())
     [again] = spans["execute traced"]
     [root_again] = spans["run traced"]
@@ -182,11 +182,11 @@ def test_run_and_trigger_inside_a_span_are_its_children(
     assert root.attributes is not None and root.attributes["durablec.run_id"] == handle.run_id
 
 
-def test_a_failed_run_and_the_metrics(load: Loader, sqlite_url: str, otel: Otel) -> None:
+def test_a_failed_run_and_the_metrics(load: Loader, db_url: str, otel: Otel) -> None:
     mod = load(TASKS)
-    durablec.run(mod.traced, db=sqlite_url)
+    durablec.run(mod.traced, db=db_url)
     with pytest.raises(ValueError):
-        durablec.run(mod.broken, db=sqlite_url)
+        durablec.run(mod.broken, db=db_url)
     spans = by_name(otel.finished())
     [root] = spans["run broken"]
     [execution] = spans["execute broken"]
@@ -207,7 +207,7 @@ def test_a_failed_run_and_the_metrics(load: Loader, sqlite_url: str, otel: Otel)
     statuses = {(p.attributes["durablec.task_id"], p.attributes["durablec.status"]): p.value
                 for p in otel.points("durablec.runs")}
     assert statuses == {("traced", "completed"): 1, ("broken", "failed"): 1}
-    durablec.Client(sqlite_url).trigger(mod.traced)
+    durablec.Client(db_url).trigger(mod.traced)
     depth = {p.attributes["durablec.task_id"]: p.value for p in otel.points("durablec.queue.depth")}
     assert depth == {"traced": 1, "broken": 0}
 
