@@ -14,8 +14,10 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from sqlalchemy import inspect, select, text
 
 import durablec
+from durablec.runtime.journal import SCHEMA_VERSION, Journal, meta
 from durablec.runtime.observer import observer
 from durablec.runtime.telemetry import instrument
 from durablec.runtime.worker import work
@@ -210,6 +212,19 @@ def test_a_failed_run_and_the_metrics(load: Loader, db_url: str, otel: Otel) -> 
     durablec.Client(db_url).trigger(mod.traced)
     depth = {p.attributes["durablec.task_id"]: p.value for p in otel.points("durablec.queue.depth")}
     assert depth == {"traced": 1, "broken": 0}
+
+
+def test_an_existing_journal_gains_the_traces_table_without_a_new_version(db_url: str) -> None:
+    journal = Journal(db_url)
+    with journal.begin() as conn:
+        conn.execute(text("DROP TABLE durablec_traces"))  # a journal from before this table
+    journal.close()
+    journal = Journal(db_url)
+    assert "durablec_traces" in inspect(journal.engine).get_table_names()
+    with journal.begin() as conn:
+        version = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+    assert version == str(SCHEMA_VERSION)
+    journal.close()
 
 
 def test_nothing_is_installed_without_a_provider() -> None:
