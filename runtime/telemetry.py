@@ -37,10 +37,9 @@ from durablec.runtime.observer import StepEvent, StepObserver, StepOutcome, inst
 from durablec.runtime.tracestore import (
     OpenExecution,
     StoredTrace,
-    close_execution,
+    begin_execution,
+    end_execution,
     keep_trace,
-    load_trace,
-    open_execution,
     run_counts,
 )
 
@@ -98,12 +97,13 @@ class Telemetry(StepObserver):
         self.tracer: trace.Tracer | None = None
         self.chosen: trace.Tracer | None = None
         if tracer_provider is not None:
-            self.tracer = tracer_provider.get_tracer(_SCOPE)
-            # A tracer of its own (another scope name) so that preset ids reach no other span.
+            # Run and execution spans get ids chosen before they start; a tracer of their own
+            # (scope durablec.run) so that the preset ids reach no other span.
             chosen = tracer_provider.get_tracer(f"{_SCOPE}.run")
             if isinstance(chosen, SdkTracer):  # not when OTEL_SDK_DISABLED made it a no-op
                 chosen.id_generator = _PresetIds()
                 self.chosen = chosen
+                self.tracer = tracer_provider.get_tracer(_SCOPE)
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
         self.journals: dict[str, Journal] = {}
         self.opening: dict[str, Journal] = {}
@@ -127,23 +127,22 @@ class Telemetry(StepObserver):
 
     def run_started(self, run_id: str, task_id: str, resumed: bool) -> None:
         journal = self.opening.pop(run_id)
-        stored = None
+        execution = self.executions[run_id] = _Execution(journal, task_id, None)
         if self.tracer is not None:
-            # A run created with tracing off (or by another process without it) gets its trace at
-            # its first traced execution, as a child of what is current there.
-            stored = load_trace(journal, run_id) or keep_trace(journal, run_id, self._new_trace())
-        execution = self.executions[run_id] = _Execution(journal, task_id, stored)
-        if self.tracer is not None and stored is not None:
-            span = self.tracer.start_span(
-                f"execute {task_id}", context=_under(stored, stored.span_id),
-                attributes={"durablec.run_id": run_id, "durablec.task_id": task_id,
-                            "durablec.resumed": resumed, "durablec.worker": self.worker})
-            execution.span = span
-            execution.token = otel_context.attach(trace.set_span_in_context(span))
-            began = OpenExecution(_hex(span), now(), self.worker)
-            lost = open_execution(journal, run_id, began)
+            span_id = f"{_IDS.generate_span_id():016x}"
+            # A run created with tracing off (or by a process without it) gets its trace at its
+            # first traced execution, as a child of what is current there.
+            stored, lost = begin_execution(journal, run_id, self._new_trace(),
+                                           OpenExecution(span_id, now(), self.worker))
+            execution.trace = stored
             if lost is not None:
                 self._lost(run_id, execution, lost)
+            span = self._chosen(f"execute {task_id}", span_id, stored,
+                                _under(stored, stored.span_id), None,
+                                {"durablec.run_id": run_id, "durablec.task_id": task_id,
+                                 "durablec.resumed": resumed, "durablec.worker": self.worker})
+            execution.span = span
+            execution.token = otel_context.attach(trace.set_span_in_context(span))
         if self.meters is not None and not resumed:
             self.meters.started.add(1, {"durablec.task_id": task_id})
 
@@ -161,7 +160,7 @@ class Telemetry(StepObserver):
             if status in _FAILED:
                 span.set_status(Status(StatusCode.ERROR, f"run {status}"))
             span.end()
-            close_execution(execution.journal, run_id, _hex(span))
+            end_execution(execution.journal, run_id, f"{span.get_span_context().span_id:016x}")
         if execution.token is not None:
             # Restores the caller's context, also past step spans a suspension left attached.
             otel_context.detach(execution.token)
@@ -232,10 +231,9 @@ class Telemetry(StepObserver):
                             stored.created_at, {"durablec.run_id": run_id,
                                                 "durablec.task_id": execution.task_id,
                                                 "durablec.status": status})
-        if span is not None:
-            if status in _FAILED:
-                span.set_status(Status(StatusCode.ERROR, f"run {status}"))
-            span.end()
+        if status in _FAILED:
+            span.set_status(Status(StatusCode.ERROR, f"run {status}"))
+        span.end()
 
     def _lost(self, run_id: str, execution: _Execution, lost: OpenExecution) -> None:
         """Emit the span of an execution that never ended (its process died), up to now."""
@@ -245,26 +243,21 @@ class Telemetry(StepObserver):
                             _under(stored, stored.span_id), lost.started_at,
                             {"durablec.run_id": run_id, "durablec.task_id": execution.task_id,
                              "durablec.worker": lost.worker, "durablec.status": "interrupted"})
-        if span is not None:
-            span.set_status(Status(StatusCode.ERROR, "the execution never ended: its process was "
-                                   "killed or lost its lease; the next execution resumed the run"))
-            span.end()
+        span.set_status(Status(StatusCode.ERROR, "the execution never ended: its process was "
+                               "killed or lost its lease; the next execution resumed the run"))
+        span.end()
 
     def _chosen(self, name: str, span_id: str, stored: StoredTrace, parent: Context,
-                start: float, attributes: dict[str, str]) -> Span | None:
-        """A span of the run's trace with the id ``span_id``, started at ``start``."""
-        if self.chosen is None:
-            return None
+                start: float | None, attributes: dict[str, str | bool]) -> Span:
+        """A span of the run's trace with the id ``span_id``, started at ``start`` (or now)."""
+        assert self.chosen is not None
         token = _PresetIds.preset.set((int(stored.trace_id, 16), int(span_id, 16)))
         try:
-            return self.chosen.start_span(name, context=parent, start_time=int(start * 1e9),
-                                          attributes=attributes)
+            return self.chosen.start_span(
+                name, context=parent, attributes=attributes,
+                start_time=None if start is None else int(start * 1e9))
         finally:
             _PresetIds.preset.reset(token)
-
-
-def _hex(span: Span) -> str:
-    return f"{span.get_span_context().span_id:016x}"
 
 
 def _under(stored: StoredTrace, span_id: str) -> Context:

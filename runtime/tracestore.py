@@ -14,8 +14,8 @@ from sqlalchemy.exc import IntegrityError
 
 from durablec.runtime.journal import Journal, now, runs, traces
 
-__all__ = ["OpenExecution", "RunCount", "StoredTrace", "close_execution", "keep_trace",
-           "load_trace", "open_execution", "run_counts"]
+__all__ = ["OpenExecution", "RunCount", "StoredTrace", "begin_execution", "end_execution",
+           "keep_trace", "load_trace", "run_counts"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +64,7 @@ def keep_trace(journal: Journal, run_id: str, trace: StoredTrace) -> StoredTrace
     first executions racing agree on the first one committed)."""
     try:
         with journal.begin() as conn:
-            conn.execute(insert(traces).values(
-                run_id=run_id, trace_id=trace.trace_id, span_id=trace.span_id,
-                parent_span_id=trace.parent_span_id, trace_flags=trace.trace_flags,
-                created_at=trace.created_at))
+            conn.execute(insert(traces).values(_values(run_id, trace)))
         return trace
     except IntegrityError:
         found = load_trace(journal, run_id)
@@ -75,28 +72,48 @@ def keep_trace(journal: Journal, run_id: str, trace: StoredTrace) -> StoredTrace
         return found
 
 
-def open_execution(journal: Journal, run_id: str, execution: OpenExecution) -> OpenExecution | None:
-    """Record ``execution`` as the run's execution in progress; returns the one it replaces,
-    which never ended."""
-    with journal.begin() as conn:
-        row = conn.execute(
-            select(traces.c.execution_span_id, traces.c.execution_started_at,
-                   traces.c.execution_worker).where(traces.c.run_id == run_id)
-        ).one_or_none()
-        conn.execute(update(traces).where(traces.c.run_id == run_id).values(
-            execution_span_id=execution.span_id, execution_started_at=execution.started_at,
-            execution_worker=execution.worker))
-    if row is None or row.execution_span_id is None:
-        return None
-    return OpenExecution(row.execution_span_id, row.execution_started_at, row.execution_worker)
+def begin_execution(
+    journal: Journal, run_id: str, fresh: StoredTrace, execution: OpenExecution
+) -> tuple[StoredTrace, OpenExecution | None]:
+    """In one transaction: the run's trace (``fresh`` becomes it when it has none) and
+    ``execution`` recorded as the one in progress. Returns the trace and the execution this one
+    replaces, which never ended."""
+    for last in (False, True):
+        try:
+            with journal.begin() as conn:
+                row = conn.execute(select(traces).where(traces.c.run_id == run_id)).one_or_none()
+                now_open = {"execution_span_id": execution.span_id,
+                            "execution_started_at": execution.started_at,
+                            "execution_worker": execution.worker}
+                if row is None:
+                    conn.execute(insert(traces).values({**_values(run_id, fresh), **now_open}))
+                    return fresh, None
+                conn.execute(update(traces).where(traces.c.run_id == run_id).values(now_open))
+        except IntegrityError:
+            if last:
+                raise
+            continue  # the run's creator stored its trace meanwhile: read it
+        stored = StoredTrace(row.trace_id, row.span_id, row.parent_span_id, row.trace_flags,
+                             row.created_at)
+        if row.execution_span_id is None:
+            return stored, None
+        return stored, OpenExecution(row.execution_span_id, row.execution_started_at,
+                                     row.execution_worker)
+    raise AssertionError("unreachable: the second attempt returns or raises")
 
 
-def close_execution(journal: Journal, run_id: str, span_id: str) -> None:
+def end_execution(journal: Journal, run_id: str, span_id: str) -> None:
     """The execution ``span_id`` ended (unless another one replaced it meanwhile)."""
     with journal.begin() as conn:
         conn.execute(update(traces).where(
             and_(traces.c.run_id == run_id, traces.c.execution_span_id == span_id)
         ).values(execution_span_id=None, execution_started_at=None, execution_worker=None))
+
+
+def _values(run_id: str, trace: StoredTrace) -> dict[str, object]:
+    return {"run_id": run_id, "trace_id": trace.trace_id, "span_id": trace.span_id,
+            "parent_span_id": trace.parent_span_id, "trace_flags": trace.trace_flags,
+            "created_at": trace.created_at}
 
 
 def run_counts(journal: Journal) -> list[RunCount]:

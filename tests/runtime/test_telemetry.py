@@ -24,6 +24,9 @@ from durablec.runtime.worker import work
 
 from helpers import Loader, rewind
 
+# An observer that raises only warns (observer.py): here that is a failure.
+pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
+
 TASKS = """
 import durablec
 from durablec import Retry

@@ -23,6 +23,9 @@ from durablec.runtime.worker import work
 from helpers import Loader, kill_when
 from otlp_receiver import Received, Receiver, receiver
 
+# An observer that raises only warns (observer.py): here that is a failure.
+pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
+
 TASKS = """
 import asyncio
 import os
