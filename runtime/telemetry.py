@@ -6,7 +6,8 @@ providers. A run's trace outlives any one process: its ids are chosen when the r
 a child of the creator's active span, if any) and kept in the journal (tracestore.py). Every
 execution, on whatever worker, starts its span under the run's root span from those ids; the root
 span itself is emitted once, by the execution that ends the run, with the ids chosen at creation
-and the creation time as its start. Replayed steps emit nothing: an execution span counts them.
+and the creation time as its start. An execution that never ended (its process was killed) has
+its span emitted by the next one. Replayed steps emit nothing: an execution span counts them.
 
 Spans are made current while they are open (the execution span around the task body, a step span
 around its call), so spans of instrumented libraries nest under the step that made the call.
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import os
 import socket
-import time
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
@@ -51,9 +51,9 @@ _IDS = RandomIdGenerator()
 
 
 class _PresetIds(RandomIdGenerator):
-    """The id generator of the tracer for spans whose ids were chosen before: a run's root span
-    and the span of an execution that never ended (OpenTelemetry has no API to start a span with
-    given ids)."""
+    """The id generator of the tracer for spans whose ids are chosen before they start: a run's
+    root span (chosen at creation), execution spans (recorded in the journal first), and the span
+    of an execution that never ended (OpenTelemetry has no API to start a span with given ids)."""
 
     preset: ContextVar[tuple[int, int] | None] = ContextVar("durablec_span_ids", default=None)
 
