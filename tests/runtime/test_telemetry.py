@@ -54,6 +54,12 @@ async def traced():
     c = await helper(2)
     return a, b, c
 
+@durablec.task(id="parent")
+async def parent():
+    await fetch(1)
+    traced.trigger()  # a child run, started from the parent's execution
+    return "started"
+
 @durablec.task(id="broken", retry=Retry.none())
 async def broken():
     await fetch(1)
@@ -185,6 +191,19 @@ def test_run_and_trigger_inside_a_span_are_its_children(
     assert (root.context.trace_id, root.parent.span_id) == (
         enqueue.get_span_context().trace_id, enqueue.get_span_context().span_id)
     assert root.attributes is not None and root.attributes["durablec.run_id"] == handle.run_id
+
+
+def test_a_child_run_is_a_child_of_the_span_that_started_it(
+        load: Loader, sqlite_url: str, otel: Otel) -> None:
+    mod = load(TASKS)
+    durablec.Client(sqlite_url).trigger(mod.parent)
+    asyncio.run(work(sqlite_url, [mod.parent, mod.traced], until_idle=True))
+    spans = by_name(otel.finished())
+    [started_in] = spans["execute parent"]
+    [child] = spans["run traced"]
+    assert started_in.context is not None and child.context is not None
+    assert child.context.trace_id == started_in.context.trace_id
+    assert parent_of(child) == started_in.context.span_id
 
 
 def test_a_failed_run_and_the_metrics(load: Loader, db_url: str, otel: Otel) -> None:
