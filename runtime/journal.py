@@ -59,6 +59,7 @@ __all__ = [
     "ScheduleRow",
     "ScheduleSlotRow",
     "StepRow",
+    "TraceRow",
     "database_url",
     "held",
     "now",
@@ -203,6 +204,25 @@ class ScheduleSlotRow(SQLModel, table=True):
     created_at: float
 
 
+class TraceRow(SQLModel, table=True):
+    """The OpenTelemetry trace of a run (runtime/telemetry.py), kept so that every execution, on
+    any worker, joins it; ``execution_*`` name the execution in progress, whose span the next
+    execution emits if that one never ended (its process was killed). A table of its own:
+    ``create_all`` adds it to existing journals without a schema version."""
+
+    __tablename__ = "durablec_traces"
+
+    run_id: str = Field(primary_key=True, max_length=200)
+    trace_id: str = Field(max_length=32)
+    span_id: str = Field(max_length=16)
+    parent_span_id: str | None = Field(default=None, max_length=16)
+    trace_flags: int
+    created_at: float
+    execution_span_id: str | None = Field(default=None, max_length=16)
+    execution_started_at: float | None = None
+    execution_worker: str | None = Field(default=None, max_length=300)
+
+
 def _table(model: type[SQLModel]) -> Table:
     table = model.__table__  # type: ignore[attr-defined]  # set by SQLModel for table=True
     assert isinstance(table, Table)
@@ -215,7 +235,8 @@ events: Final = _table(EventRow)
 meta: Final = _table(MetaRow)
 schedules: Final = _table(ScheduleRow)
 schedule_slots: Final = _table(ScheduleSlotRow)
-TABLES: Final = (meta, runs, steps, events, schedules, schedule_slots)
+traces: Final = _table(TraceRow)
+TABLES: Final = (meta, runs, steps, events, schedules, schedule_slots, traces)
 
 
 def held(

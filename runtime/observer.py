@@ -2,8 +2,9 @@
 
 An observer is any object with some of the methods of :class:`StepObserver` (each is optional;
 :class:`StepObserver` itself does nothing and can be subclassed). :func:`observe` installs one for
-this process; the engine calls it at a run's start and end, and at each step's live start, live
-end and replay. With no observer installed the hot path pays one attribute check per step.
+this process; the engine calls it when this process creates a run, at an execution's start and
+end, and at each step's live start, live end and replay. With no observer installed the hot path
+pays one attribute check per step.
 Observers must not raise: an exception in one is reported as a warning and the run goes on.
 """
 
@@ -13,7 +14,10 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from durablec.runtime.journal import Journal
 
 __all__ = ["StepEvent", "StepObserver", "StepOutcome", "install", "observe", "observer"]
 
@@ -36,6 +40,15 @@ class StepEvent:
 
 class StepObserver:
     """Hooks called by the runtime; override the ones you need (all do nothing here)."""
+
+    def run_created(self, journal: Journal, run_id: str, task_id: str) -> None:
+        """This process inserted a new run (a trigger, a child run, ``run`` with a new run id).
+        Called in the creator's context, so an observer can keep with the run what that context
+        holds (the trace of the request that started it)."""
+
+    def run_opened(self, journal: Journal, run_id: str) -> None:
+        """An execution of run ``run_id`` is about to start on ``journal`` (just before
+        :meth:`run_started`), for an observer that reads what it keeps with the run."""
 
     def run_started(self, run_id: str, task_id: str, resumed: bool) -> None:
         """An execution of a run begins (``resumed``: it has a journal to replay)."""
@@ -60,6 +73,14 @@ class _Fanout(StepObserver):
 
     def __init__(self, observers: tuple[StepObserver, ...]) -> None:
         self.observers = observers
+
+    def run_created(self, journal: Journal, run_id: str, task_id: str) -> None:
+        for each in self.observers:
+            _safely(each.run_created, journal, run_id, task_id)
+
+    def run_opened(self, journal: Journal, run_id: str) -> None:
+        for each in self.observers:
+            _safely(each.run_opened, journal, run_id)
 
     def run_started(self, run_id: str, task_id: str, resumed: bool) -> None:
         for each in self.observers:

@@ -101,12 +101,15 @@ def create_run(
     try:
         with journal.begin() as conn:
             conn.execute(insert(runs).values(values))
-        return run_id, True
     except IntegrityError:
         found = _existing(journal, task, run_id, idempotency_key)
         if found is None:
             raise
         return found, False
+    watcher = observer()
+    if watcher is not None:
+        watcher.run_created(journal, run_id, task.id)
+    return run_id, True
 
 
 def _misfit(task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
@@ -296,6 +299,7 @@ async def _execute(
             beat.hold(context, owner.id)
         watcher = context.observer
         if watcher is not None:
+            watcher.run_opened(journal, run_id)
             watcher.run_started(run_id, task.id, bool(context.records or context.attempts))
         try:
             outcome = await _settle(journal, context, task, row, root, args, kwargs)

@@ -27,6 +27,7 @@ from durablec.runtime.lease import Owner
 from durablec.runtime.runner import Outcome, create_run, execute, journal_for
 from durablec.runtime.serde import Codec, preview
 from durablec.runtime.task import Task, as_task, lookup
+from durablec.runtime.telemetry_env import telemetry_from_environment
 from durablec.runtime.worker import work
 
 __all__ = ["cancel", "export", "inspect", "replay", "retry", "run", "runs", "send_event", "trigger",
@@ -100,6 +101,7 @@ def run(
     kwargs = _json_arg(kwargs_json, dict, "--kwargs")
     task = _load_task(target, not no_lint)
     journal = journal_for(db)
+    telemetry_from_environment(journal)
     owner = Owner.here()
     run_id, created = create_run(journal, task, tuple(args), kwargs, run_id=run_id, holder=owner)
     click.echo(f"durablec: run {run_id} ({'started' if created else 'resumed'}, task {task.id})",
@@ -179,6 +181,7 @@ def worker(
     # Stopped while it starts, the worker holds no lease yet: it may just exit.
     signal.signal(signal.SIGTERM, _exit_now)
     tasks = [_load_task(target, not no_lint) for target in targets]
+    telemetry_from_environment(journal_for(db))
     click.echo(f"durablec worker: serving {', '.join(t.id for t in tasks)} "
                f"(concurrency {concurrency})", err=True)
 
