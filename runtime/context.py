@@ -21,6 +21,7 @@ from durablec.runtime.journal import Journal, now
 from durablec.runtime.observer import StepEvent, StepObserver
 from durablec.runtime.policy import Retry
 from durablec.runtime.serde import Codec
+from durablec.runtime.transactions import Pending
 
 __all__ = ["BODY_KEY", "RunContext", "StepRecord", "TaskPolicy", "place"]
 
@@ -77,6 +78,8 @@ class RunContext:
     live_steps: int = 0
     replayed: int = 0
     observer: StepObserver | None = None
+    pending: Pending = field(default_factory=Pending)
+    """Replayed statements of connections whose transaction is not known to be committed."""
 
     def load_journal(self, rows: Sequence[Any]) -> None:
         """Index the run's step rows, in recording order: the final outcome per key, attempts so

@@ -32,6 +32,7 @@ from durablec.runtime.resources import closes_resource, replayed_commit
 from durablec.runtime.retrying import back_off, failed
 from durablec.runtime.serde import canonical_digest
 from durablec.runtime.standins import Recorded, Reopen
+from durablec.runtime.transactions import connection_in_transaction
 
 __all__ = ["CheckStub", "RunScope", "caller_file", "close_coroutines", "run_scope"]
 
@@ -99,8 +100,10 @@ class RunScope:
         if record is not None:
             if record.outcome == "live":
                 return self._live(key, fn, args, kwargs)
-            if getattr(fn, "__name__", None) == "commit" and record.outcome == "ok":
-                replayed_commit(fn)
+            if record.outcome == "ok" and hasattr(fn, "__self__"):
+                if getattr(fn, "__name__", None) == "commit":
+                    replayed_commit(fn)
+                self.run.pending.replayed(fn, args, kwargs)
             return self.replay(key, record, "call", site, args, kwargs, fn)
         return self._call(key, site, fn, args, kwargs, caller_file())
 
@@ -241,6 +244,11 @@ class RunScope:
             started = run.started(key, "call", site_callee(site), file, site[1], attempt)
             token = active_scope.set(RunScope(run, key, policy))
             try:
+                if run.pending:
+                    # Uncommitted statements this connection replayed run again first
+                    # (transactions.py).
+                    await run.pending.redo(connection_in_transaction(getattr(fn, "__self__", None)),
+                                           rollback=getattr(fn, "__name__", None) == "rollback")
                 if policy.timeout is None:
                     result = await fn(*args, **kwargs)
                 else:

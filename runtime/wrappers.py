@@ -13,6 +13,7 @@ from durablec.runtime.context import StepRecord
 from durablec.runtime.engine import CheckStub, RunScope
 from durablec.runtime.recording import record_simple
 from durablec.runtime.resources import is_compiled, is_resource
+from durablec.runtime.transactions import commits_on_exit
 
 __all__ = ["DurableContext", "DurableIterator", "child_step", "is_child_step", "scope_coroutines"]
 
@@ -122,6 +123,7 @@ class DurableContext:
         self._file = file
         self._child = RunScope(scope.run, key, scope.policy)
         self._entered_live = False
+        self._entered: object = None
 
     async def __aenter__(self) -> Any:
         scope = self._scope
@@ -161,7 +163,32 @@ class DurableContext:
     ) -> bool | None:
         if not self._entered_live:
             return None  # the entry was replayed: nothing was acquired in this execution
-        return await self._exit(exc_type, exc, tb)
+        conn = commits_on_exit(self._cm, self._entered)
+        if conn is None:
+            return await self._exit(exc_type, exc, tb)
+        return await self._commit_on_exit(conn, exc_type, exc, tb)
+
+    async def _commit_on_exit(
+        self, conn: object, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        """A transaction block's exit: journaled as its commit, so that a replay knows whether
+        the statements inside it were kept (transactions.py)."""
+        scope = self._scope
+        run = scope.run
+        key = self._key + ">"
+        if exc_type is not None:
+            await run.pending.redo(conn, rollback=True)  # rolled back: nothing of it to redo
+            return await self._exit(exc_type, exc, tb)
+        if key in run.records:
+            run.pending.committed(conn)
+            return await self._exit(exc_type, exc, tb)
+        await run.pending.redo(conn)
+        started = run.started(key, "exit", site_callee(self._site), self._file, self._site[1])
+        suppress = await self._exit(exc_type, exc, tb)
+        if not run.check_only:
+            await record_simple(run, key, "exit", self._site, self._file, started, "ok", None)
+        return suppress
 
     async def _reopen(self) -> Any:
         """Enter again for a replayed stream that must be read further; exited with the block."""
@@ -174,6 +201,7 @@ class DurableContext:
         finally:
             active_scope.reset(token)
         self._entered_live = True
+        self._entered = value
         return value
 
     async def _exit(

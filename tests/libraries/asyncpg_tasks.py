@@ -23,3 +23,15 @@ async def orders(dsn: str, items: list[str]) -> dict[str, object]:
     await pool.close()
     return {"rows": [dict(row) for row in rows], "first": first["item"], "first_key": first[0],
             "count": count}
+
+
+@durablec.task(id="asyncpg-transfer", retry=Retry.fixed(0.1, max_attempts=3))
+async def transfer(dsn: str, key: str) -> list[str]:
+    """Two INSERTs in one transaction, as asyncpg's documentation writes a transaction."""
+    conn = await asyncpg.connect(dsn)
+    async with conn.transaction():
+        await conn.execute(INSERT, key + "/debit", "debit")
+        await conn.execute(INSERT, key + "/credit", "credit")
+    rows = await conn.fetch("SELECT item FROM orders WHERE key LIKE $1 ORDER BY item", key + "/%")
+    await conn.close()
+    return [row["item"] for row in rows]

@@ -60,3 +60,19 @@ def test_sigkill_while_inserting_and_resume(tmp_path: Path, dsn: str) -> None:
     with psycopg.connect(dsn) as conn:
         assert conn.execute("SELECT key, item FROM orders ORDER BY key").fetchall() == [
             ("R/2", "a"), ("R/3", "b")]
+
+
+def test_sigkill_inside_a_transaction_keeps_both_statements(tmp_path: Path, dsn: str) -> None:
+    """Killed while the second INSERT of a transaction waits: the first was journaled but never
+    committed. The resume replays it, then runs it again before the next live statement, and the
+    block's exit commits both (transactions.py); the exit is journaled as the commit."""
+    run = Run(tmp_path, "asyncpg_tasks", "transfer", [dsn, "t"])
+    with blocking_insert(dsn, "t/credit"):
+        run.kill_when(lambda: waiting_on_lock(dsn) and bool(run.rows("key = '2'")),
+                      "the second INSERT waiting, the first journaled")
+    assert run.finish() == ["credit", "debit"]
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT key FROM orders ORDER BY key").fetchall() == [
+            ("t/credit",), ("t/debit",)]
+    rows = {key: outcome for key, _, _, outcome, final in step_rows(run.db, "R") if final}
+    assert rows["1<"] == "live" and rows["1>"] == "ok"  # the block: entered live, commit journaled
