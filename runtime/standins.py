@@ -271,12 +271,19 @@ def capture(value: Any, receiver: object) -> tuple[Recorded, Any] | None:
     names = [f"{cls.__module__}.{cls.__qualname__}" for cls in type(value).__mro__]
     if any(name.startswith("sqlalchemy.engine.result.") or name.startswith("sqlalchemy.engine.cursor.")
            for name in names) and hasattr(value, "freeze"):
+        if not getattr(value, "returns_rows", True):
+            # An INSERT/UPDATE without RETURNING: no rows to freeze; what the task can read is
+            # how many rows it touched (and the new primary key of a single-row INSERT).
+            return _Stream(names[0], _plain_attributes(value, _NO_ROWS_ATTRIBUTES), frozenset()), value
         frozen = value.freeze()
         return _FrozenResult(frozen), frozen()
     if hasattr(value, "__aiter__"):
         extra = next((_STREAM_ATTRIBUTES[name] for name in names if name in _STREAM_ATTRIBUTES), ())
         return _Stream(names[0], _plain_attributes(value, extra), _methods(value)), value
     return None
+
+
+_NO_ROWS_ATTRIBUTES: Final = ("rowcount", "inserted_primary_key", "lastrowid")
 
 
 def _plain_attributes(value: Any, extra: tuple[str, ...]) -> dict[str, Any]:

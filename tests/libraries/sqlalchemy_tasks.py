@@ -1,6 +1,6 @@
 """Tasks written as SQLAlchemy's asyncio documentation shows them (tests/libraries/test_sqlalchemy.py)."""
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -33,3 +33,19 @@ async def orders(url: str, items: list[str]) -> list[list[str]]:
         found = [[order.key, order.item] for order in result.scalars().all()]
     await engine.dispose()
     return found
+
+
+@durablec.task(id="sqlalchemy-core-transfer", retry=Retry.fixed(0.1, max_attempts=3))
+async def core_transfer(url: str, key: str) -> list[str]:
+    """Two Core INSERTs in one session transaction, then commit."""
+    engine = create_async_engine(url)
+    async with AsyncSession(engine) as session:
+        await session.execute(insert(Order).values(key=key + "/debit", item="debit"))
+        await session.execute(insert(Order).values(key=key + "/credit", item="credit"))
+        await session.commit()
+    async with engine.begin() as conn:
+        result = await conn.execute(select(Order.item).where(Order.key.like(key + "/%"))
+                                    .order_by(Order.item))
+        items = list(result.scalars())
+    await engine.dispose()
+    return items

@@ -54,3 +54,17 @@ def test_sigkill_while_flushing_and_resume(tmp_path: Path, url: str) -> None:
     with psycopg.connect(dsn) as conn:
         assert conn.execute("SELECT key, item FROM orders ORDER BY key").fetchall() == [
             ("R/3", "a"), ("R/4", "b")]
+
+
+def test_sigkill_between_statements_of_a_session_transaction(tmp_path: Path, url: str) -> None:
+    """The first INSERT was journaled but its transaction never committed: the resume runs it
+    again before the second, live one (transactions.py), and the commit keeps both."""
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+    run = Run(tmp_path, "sqlalchemy_tasks", "core_transfer", [url, "t"])
+    with blocking_insert(dsn, "t/credit"):
+        run.kill_when(lambda: waiting_on_lock(dsn) and bool(run.rows("key = '1'")),
+                      "the second INSERT waiting, the first journaled")
+    assert run.finish() == ["credit", "debit"]
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT key FROM orders ORDER BY key").fetchall() == [
+            ("t/credit",), ("t/debit",)]
