@@ -177,6 +177,12 @@ def _canon(obj: object, out: list[str], depth: int) -> None:
     elif hasattr(obj, "cr_code"):
         # A coroutine handed to gather: its identity is the function it runs.
         out.append("coroutine:" + obj.cr_code.co_qualname)
+    elif cls.__module__.startswith("sqlalchemy.sql.") and hasattr(obj, "compile"):
+        # An SQLAlchemy statement: its attributes hold caches and counters that differ between
+        # processes; its meaning is the SQL it compiles to and the values bound to it.
+        compiled = obj.compile()
+        out.append(cls.__qualname__ + "(" + _ADDRESS.sub("", str(compiled)) + ")")
+        _canon(dict(compiled.params), out, depth + 1)
     elif hasattr(obj, "__dict__") and not callable(obj):
         out.append(type(obj).__qualname__ + "(")
         _canon(vars(obj), out, depth + 1)

@@ -68,3 +68,21 @@ def test_sigkill_between_statements_of_a_session_transaction(tmp_path: Path, url
     with psycopg.connect(dsn) as conn:
         assert conn.execute("SELECT key FROM orders ORDER BY key").fetchall() == [
             ("t/credit",), ("t/debit",)]
+
+
+def test_statements_are_compared_by_their_sql_and_values() -> None:
+    """Replay compares a step's arguments with the recorded ones: an SQLAlchemy statement built
+    again in another execution must compare equal (its caches and counters differ), and one
+    with other values must not."""
+    from sqlalchemy import insert
+
+    from durablec.runtime.serde import canonical_digest
+    from sqlalchemy_tasks import Order
+
+    def statement(item: str) -> object:
+        return insert(Order).values(key="k", item=item)
+
+    first = statement("a")
+    first.compile()  # caches filled in one, not the other
+    assert canonical_digest((first,), {}) == canonical_digest((statement("a"),), {})
+    assert canonical_digest((first,), {}) != canonical_digest((statement("b"),), {})
