@@ -30,8 +30,7 @@ from durablec.errors import (
     TamperedPayloadError,
 )
 from durablec.runtime.abi import Site, active_scope, site_callee
-from durablec.runtime.committer import Committer
-from durablec.runtime.journal import STEP_COLUMNS, Journal, now
+from durablec.runtime.journal import STEP_COLUMNS, Committer, Journal, now
 from durablec.runtime.policy import Retry
 from durablec.runtime.serde import Codec, canonical_digest, preview
 

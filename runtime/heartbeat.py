@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from durablec.runtime.engine import RunContext, Suspend
-from durablec.runtime.journal import Journal
+from durablec.runtime.store import Journal
 from durablec.runtime.lease import LEASE_SECONDS, renew_all
 
 __all__ = ["Heartbeat", "heartbeat_for"]

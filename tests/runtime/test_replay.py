@@ -11,7 +11,7 @@ from sqlalchemy import event, select, update
 
 import durablec
 from durablec.errors import NonDeterminismError, NotCompiledError, RunSuspendedError
-from durablec.runtime.journal import runs, steps
+from durablec.runtime.store.schema import runs, steps
 from durablec.runtime.runner import journal_for
 from durablec.runtime.serde import Codec
 

@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable
 from typing import Final
 
+from sqlalchemy import Engine
+
 __all__ = ["CHANNEL", "WAKEUP_DDL", "listen"]
 
 CHANNEL: Final = "durablec_due"
@@ -34,13 +36,13 @@ ON durablec_runs FOR EACH ROW EXECUTE FUNCTION durablec_notify_due()""",
 _RETRY_SECONDS: Final = 1.0
 
 
-async def listen(url: str, wake: Callable[[], None]) -> None:
-    """LISTEN on the journal at ``url`` (a SQLAlchemy PostgreSQL URL) and call ``wake`` for every
-    notification, reconnecting after a dropped connection; runs until cancelled."""
+async def listen(engine: Engine, wake: Callable[[], None]) -> None:
+    """LISTEN on the PostgreSQL database of ``engine`` and call ``wake`` for every notification,
+    reconnecting after a dropped connection; runs until cancelled."""
     import psycopg
-    from sqlalchemy.engine import make_url
 
-    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    # The engine's URL keeps the password that messages hide.
+    conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     told = False
     while True:
         try:
