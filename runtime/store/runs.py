@@ -31,7 +31,7 @@ RELEASED: Final[Mapping[str, None]] = MappingProxyType(
 
 def record(row: Any) -> RunRecord:
     """The record of a ``durablec_runs`` row read with all its columns."""
-    return RunRecord(**row._mapping)
+    return RunRecord(**row._mapping)  # Row._mapping: SQLAlchemy's public name-to-value view
 
 
 def get_run(journal: Journal, run_id: str) -> RunRecord:
