@@ -123,5 +123,6 @@ def _take_event(scope: RunScope, name: str) -> tuple[bool, Any]:
         return False, None
     if found == "fenced":  # the run's new lease holder receives the event instead
         raise run.suspend_now(Suspend(
-            "running", f"run {run.run_id}: lease lost to another worker; event {name!r} left for it"))
+            "running", f"run {run.run_id}: lease lost to another worker; event {name!r} "
+            "left for it"))
     return True, run.load(payload, f"event/{name}")

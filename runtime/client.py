@@ -230,7 +230,8 @@ class Client:
         def preview_args(blob: bytes, key: str) -> str:
             try:
                 args, kwargs = codec.loads(blob, f"{run_id}/{key}/args")
-                text = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
+                shown = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+                text = ", ".join(shown)
             except Exception:  # noqa: BLE001 - a preview is best effort (classes may be gone)
                 return f"<{len(blob)} bytes>"
             return text if len(text) <= 80 else text[:79] + "…"

@@ -1,11 +1,11 @@
 """The worker: claims due runs of the tasks it has loaded and executes them, until stopped.
 
-It claims runs (claim.py) whenever it has a free slot and something may be due: woken at once by
-PostgreSQL notifications (store/notify.py) when a run becomes pending, by a run of its own ending, and
-otherwise every ``poll`` seconds (timers, expired leases, SQLite). Stopping is graceful: no new
-claims, the runs in flight stop at their next checkpoint and are released as pending, so other
-workers take them at once; runs still inside a step after ``grace`` seconds are cancelled, which
-releases them too.
+It claims runs (claim.py) whenever it has a free slot and something may be due: woken at once
+by PostgreSQL notifications (store/notify.py) when a run becomes pending, by a run of its own
+ending, and otherwise every ``poll`` seconds (timers, expired leases, SQLite). Stopping is
+graceful: no new claims, the runs in flight stop at their next checkpoint and are released as
+pending, so other workers take them at once; runs still inside a step after ``grace`` seconds
+are cancelled, which releases them too.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ async def work(
     stopping = stop or asyncio.Event()
     helpers = [asyncio.create_task(_set_when(stopping, wake))]
     if listening:
-        helpers.append(asyncio.create_task(store.listen(journal.engine, wake.set)))
+        helpers.append(asyncio.create_task(store.listen(journal, wake.set)))
 
     def find(task_id: str) -> Task[Any, Any]:
         return known.get(task_id) or lookup(task_id)

@@ -23,8 +23,8 @@ from sqlalchemy.sql.expression import BindParameter
 from sqlmodel import Field, SQLModel
 
 __all__ = [
-    "MIGRATIONS", "REPLAY_COLUMNS", "SCHEMA_VERSION", "STEP_COLUMNS", "TABLES", "EventRow", "MetaRow",
-    "RunRow", "StepRow", "events", "held", "meta", "runs", "steps",
+    "MIGRATIONS", "REPLAY_COLUMNS", "SCHEMA_VERSION", "STEP_COLUMNS", "TABLES", "EventRow",
+    "MetaRow", "RunRow", "StepRow", "events", "held", "meta", "runs", "steps",
 ]
 
 SCHEMA_VERSION: Final = 2
