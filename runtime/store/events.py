@@ -6,10 +6,9 @@ from typing import Literal
 
 from sqlalchemy import exists, insert, select, update
 
-from durablec.errors import RunNotFoundError
 from durablec.runtime.model import TERMINAL
 from durablec.runtime.store.database import Journal, now
-from durablec.runtime.store.runs import wake_in
+from durablec.runtime.store.runs import missing, wake_in
 from durablec.runtime.store.schema import events, held, runs
 
 __all__ = ["Taken", "deliver_event", "take_event"]
@@ -26,7 +25,7 @@ def deliver_event(
     with journal.begin() as conn:
         status = conn.execute(select(runs.c.status).where(runs.c.id == run_id)).scalar_one_or_none()
         if status is None:
-            raise RunNotFoundError(f"no run {run_id!r} in the journal at {journal.url}")
+            raise missing(journal, run_id)
         if status in TERMINAL:
             return str(status)
         conn.execute(insert(events).values(

@@ -21,7 +21,7 @@ from durablec.runtime.store.schema import events, held, runs, steps
 
 __all__ = [
     "RELEASED", "cancel", "find_run", "finish_write", "get_run", "insert_run", "insert_run_write",
-    "list_runs", "record", "reset_for_retry", "suspend", "update_held", "wake", "wake_in",
+    "list_runs", "missing", "record", "reset_for_retry", "suspend", "update_held", "wake", "wake_in",
 ]
 
 RELEASED: Final[Mapping[str, None]] = MappingProxyType(
@@ -38,8 +38,13 @@ def get_run(journal: Journal, run_id: str) -> RunRecord:
     """The run ``run_id``; RunNotFoundError when the journal has no such run."""
     found = find_run(journal, run_id)
     if found is None:
-        raise RunNotFoundError(f"no run {run_id!r} in the journal at {journal.url}")
+        raise missing(journal, run_id)
     return found
+
+
+def missing(journal: Journal, run_id: str) -> RunNotFoundError:
+    """The error for a run id the journal does not have."""
+    return RunNotFoundError(f"no run {run_id!r} in the journal at {journal.url}")
 
 
 def find_run(

@@ -6,10 +6,9 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
-from durablec.errors import RunNotFoundError
 from durablec.runtime.model import EventInfo, StepInfo, Timeline
 from durablec.runtime.store.database import Journal
-from durablec.runtime.store.runs import record
+from durablec.runtime.store.runs import missing, record
 from durablec.runtime.store.schema import events, runs, steps
 
 __all__ = ["ArgsPreview", "timeline"]
@@ -24,7 +23,7 @@ def timeline(journal: Journal, run_id: str, preview_args: ArgsPreview) -> Timeli
     with journal.begin() as conn:
         row = conn.execute(select(runs).where(runs.c.id == run_id)).one_or_none()
         if row is None:
-            raise RunNotFoundError(f"no run {run_id!r} in the journal at {journal.url}")
+            raise missing(journal, run_id)
         step_rows = conn.execute(
             select(steps).where(steps.c.run_id == run_id).order_by(steps.c.id)).all()
         event_rows = conn.execute(
