@@ -13,6 +13,9 @@ waiting past ``wake_at``, or running under an expired (or no) lease.
   concurrency key, and only runs that fit are claimed. So a limit holds across all workers.
 - Runs leased by a process of this host that no longer exists (a killed worker) are taken over
   at once, by a compare-and-set on their epoch, instead of after their lease expires.
+
+The statements are the store's (store/leases.py); which tasks are claimed together, in which
+order, and which runs fit a queue's limits is decided here.
 """
 
 from __future__ import annotations
