@@ -44,7 +44,7 @@ def measure(conn: Any, marker: str, rows: int, commits: int) -> float:
 def main() -> None:
     backend, target, journal_mode, synchronous = sys.argv[1:5]
     rows, commits = int(sys.argv[5]), int(sys.argv[6])
-    from durablec.runtime.journal import Journal
+    from durablec.runtime.store import Journal
 
     if backend == "sqlite":
         Journal(f"sqlite:///{target}").close()  # the real schema

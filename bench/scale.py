@@ -35,7 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import delete, func, insert, select, text  # noqa: E402
 
-from durablec.runtime.journal import Journal, now, runs, steps  # noqa: E402
+from durablec.runtime.store import Journal, now  # noqa: E402
+from durablec.runtime.store.schema import runs, steps  # noqa: E402
 from durablec.runtime.serde import Codec  # noqa: E402
 from tests.pg import PostgresServer, _bindir  # noqa: E402
 

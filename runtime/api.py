@@ -12,14 +12,12 @@ import uuid as _uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import and_, exists, select, update
-
 from durablec.errors import UsageError
+from durablec.runtime import store
 from durablec.runtime.abi import active_scope
 from durablec.runtime.clock import clock
 from durablec.runtime.control import Suspend, mark_settled
 from durablec.runtime.engine import RunScope, run_scope
-from durablec.runtime.journal import events, held
 from durablec.runtime.journal import now as _clock
 
 __all__ = ["idempotency_key", "now", "random", "sleep", "uuid4", "wait_for_event"]
@@ -151,29 +149,11 @@ def _take_event(scope: RunScope, name: str) -> tuple[bool, Any]:
     key = scope.path
     if run.check_only:
         raise run.suspend_now(Suspend("pending", "replay check reached a live step"))
-    with run.journal.begin() as conn:
-        row = conn.execute(
-            select(events.c.id, events.c.payload, events.c.consumed_key)
-            .where(
-                and_(
-                    events.c.run_id == run.run_id, events.c.name == name,
-                    (events.c.consumed_key.is_(None)) | (events.c.consumed_key == key),
-                )
-            )
-            .order_by(events.c.consumed_key.is_(None), events.c.id)
-            .limit(1)
-        ).one_or_none()
-        if row is None:
-            return False, None
-        if row.consumed_key is None:
-            taken = conn.execute(
-                update(events)
-                .where(events.c.id == row.id, events.c.consumed_key.is_(None),
-                       exists().where(held(run.run_id, run.epoch)))
-                .values(consumed_key=key)
-            ).rowcount
-            if taken != 1:  # fenced: the run's new lease holder receives the event instead
-                raise run.suspend_now(Suspend(
-                    "running", f"run {run.run_id}: lease lost to another worker; event {name!r} "
-                    "left for it"))
-    return True, run.load(row.payload, f"event/{name}")
+    found, payload = store.take_event(run.journal, run.run_id, run.epoch, name, key)
+    if found == "none":
+        return False, None
+    if found == "fenced":  # the run's new lease holder receives the event instead
+        raise run.suspend_now(Suspend(
+            "running", f"run {run.run_id}: lease lost to another worker; event {name!r} "
+            "left for it"))
+    return True, run.load(payload, f"event/{name}")

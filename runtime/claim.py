@@ -13,6 +13,9 @@ waiting past ``wake_at``, or running under an expired (or no) lease.
   concurrency key, and only runs that fit are claimed. So a limit holds across all workers.
 - Runs leased by a process of this host that no longer exists (a killed worker) are taken over
   at once, by a compare-and-set on their epoch, instead of after their lease expires.
+
+The statements are the store's (store/leases.py); which tasks are claimed together, in which
+order, and which runs fit a queue's limits is decided here.
 """
 
 from __future__ import annotations
@@ -23,12 +26,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_, update
-
 from durablec.errors import UsageError
-from durablec.runtime.journal import Journal, meta, now, runs
-from durablec.runtime.lease import Owner, bound_idle_transaction, holder_alive, lease_values
+from durablec.runtime import store
+from durablec.runtime.lease import LEASE_SECONDS, Owner, holder_alive, holding
+from durablec.runtime.model import RunRecord
 from durablec.runtime.queue import Queue
+from durablec.runtime.store import Journal, now
 from durablec.runtime.task import Task
 
 __all__ = ["Claimer"]
@@ -55,115 +58,58 @@ class Claimer:
         self._task_ids = tuple(t for group in self._groups for t in group.task_ids)
         self._next_local_scan = 0.0
 
-    def claim(self, limit: int) -> list[tuple[Any, int]]:
-        """Lease up to ``limit`` due runs; returns (run row, epoch) pairs, oldest first."""
+    def claim(self, limit: int) -> list[tuple[RunRecord, int]]:
+        """Lease up to ``limit`` due runs; returns (run, epoch) pairs, oldest first."""
         at = now()
-        got: list[Any] = []
+        got: list[RunRecord] = []
         if at >= self._next_local_scan:
             self._next_local_scan = at + _LOCAL_SCAN_SECONDS
             got += self._take_over_local(at, limit)
+        holder = holding(self._owner, at)
         # A random order, so that a deep backlog on one queue does not starve the others.
         for group in random.sample(self._groups, len(self._groups)):
             if len(got) >= limit:
                 break
             if group.queue is None:
-                got += self._claim_unlimited(group.task_ids, at, limit - len(got))
+                got += store.claim_due(self._journal, group.task_ids, limit - len(got), holder,
+                                       at, idle_timeout=LEASE_SECONDS)
             else:
-                got += self._claim_limited(group.task_ids, group.queue, at, limit - len(got))
+                got += store.claim_on_queue(
+                    self._journal, group.task_ids, group.queue.name, limit - len(got),
+                    _chooser(group.queue, limit - len(got)), holder, at,
+                    idle_timeout=LEASE_SECONDS)
         got.sort(key=lambda row: row.created_at)
         return [(row, row.lease_epoch) for row in got]
 
-    def _claim_unlimited(self, task_ids: tuple[str, ...], at: float, limit: int) -> list[Any]:
-        pick = (
-            select(runs.c.id)
-            .where(runs.c.task_id.in_(task_ids), _due(at))
-            .order_by(runs.c.created_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        with self._journal.begin() as conn:
-            bound_idle_transaction(self._journal, conn)
-            return list(conn.execute(
-                update(runs).where(runs.c.id.in_(pick)).values(lease_values(self._owner, at))
-                .returning(*runs.c)
-            ))
-
-    def _claim_limited(
-        self, task_ids: tuple[str, ...], queue: Queue, at: float, limit: int
-    ) -> list[Any]:
-        journal = self._journal
-        with journal.begin() as conn:
-            bound_idle_transaction(journal, conn)
-            if journal.is_sqlite:
-                # A write first: the transaction holds SQLite's write lock for the count below.
-                conn.execute(update(meta).where(meta.c.key == "schema_version")
-                             .values(value=meta.c.value))
-            else:
-                conn.execute(select(func.pg_advisory_xact_lock(
-                    func.hashtextextended("durablec queue " + queue.name, 0))))
-            busy = Counter({
-                key: count for key, count in conn.execute(
-                    select(runs.c.concurrency_key, func.count())
-                    .where(runs.c.queue == queue.name, runs.c.status == "running",
-                           runs.c.lease_expires_at >= at)
-                    .group_by(runs.c.concurrency_key)
-                )
-            })
-            total = sum(busy.values())
-            # Past per-key limits some candidates are skipped: look further than ``limit``.
-            candidates = conn.execute(
-                select(runs.c.id, runs.c.concurrency_key)
-                .where(runs.c.task_id.in_(task_ids), _due(at))
-                .order_by(runs.c.created_at)
-                .limit(limit * 4 + 16)
-                .with_for_update(skip_locked=True)
-            )
-            chosen: list[str] = []
-            for run_id, key in candidates:
-                if len(chosen) >= limit or (queue.concurrency is not None
-                                            and total >= queue.concurrency):
-                    break
-                if queue.per_key is not None and busy[key] >= queue.per_key:
-                    continue
-                chosen.append(run_id)
-                busy[key] += 1
-                total += 1
-            if not chosen:
-                return []
-            return list(conn.execute(
-                update(runs).where(runs.c.id.in_(chosen)).values(lease_values(self._owner, at))
-                .returning(*runs.c)
-            ))
-
-    def _take_over_local(self, at: float, limit: int) -> list[Any]:
+    def _take_over_local(self, at: float, limit: int) -> list[RunRecord]:
         owner = self._owner
-        with self._journal.begin() as conn:
-            leased = list(conn.execute(
-                select(runs.c.id, runs.c.lease_owner, runs.c.lease_host, runs.c.lease_pid,
-                       runs.c.lease_expires_at, runs.c.lease_epoch)
-                .where(runs.c.task_id.in_(self._task_ids), runs.c.status == "running",
-                       runs.c.lease_host == owner.host, runs.c.lease_expires_at >= at,
-                       runs.c.lease_owner != owner.id)
-            ))
+        leased = store.leased_on_host(self._journal, self._task_ids, owner.host, owner.id, at)
         orphans = [(row.id, row.lease_epoch) for row in leased
                    if not holder_alive(row, owner, at)][:limit]
         if not orphans:
             return []
-        with self._journal.begin() as conn:
-            # The epoch compare-and-set: a run another worker took first is not matched.
-            return list(conn.execute(
-                update(runs).where(tuple_(runs.c.id, runs.c.lease_epoch).in_(orphans))
-                .values(lease_values(owner, at)).returning(*runs.c)
-            ))
+        return store.take_over(self._journal, orphans, holding(owner, at), at)
 
 
-def _due(at: float) -> ColumnElement[bool]:
-    return or_(
-        runs.c.status == "pending",
-        and_(runs.c.status.in_(("sleeping", "waiting")), runs.c.wake_at <= at),
-        and_(runs.c.status == "running",
-             or_(runs.c.lease_expires_at.is_(None), runs.c.lease_expires_at < at)),
-    )
+def _chooser(queue: Queue, limit: int) -> store.Choose:
+    """Picks, oldest first, the due runs that fit the queue's limits, up to ``limit``."""
+
+    def choose(busy: Counter[str | None], candidates: Iterable[tuple[str, str | None]]
+               ) -> list[str]:
+        total = sum(busy.values())
+        chosen: list[str] = []
+        for run_id, key in candidates:
+            if len(chosen) >= limit or (queue.concurrency is not None
+                                        and total >= queue.concurrency):
+                break
+            if queue.per_key is not None and busy[key] >= queue.per_key:
+                continue
+            chosen.append(run_id)
+            busy[key] += 1
+            total += 1
+        return chosen
+
+    return choose
 
 
 def _groups(tasks: Iterable[Task[Any, Any]]) -> list[_Group]:

@@ -4,65 +4,27 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import and_, insert, select, update
-
-from durablec.errors import DurablecError, RunFailedError, RunNotFoundError, RunSuspendedError, UsageError
+from durablec.errors import DurablecError, RunFailedError, RunSuspendedError, UsageError
+from durablec.runtime import schedstore, store
 from durablec.runtime.control import Suspend
+from durablec.runtime.creation import create_run
 from durablec.runtime.engine import run_scope
-from durablec.runtime.journal import TERMINAL, Journal, now, runs, steps
-from durablec.runtime.journal import events as events_table
 from durablec.runtime.lease import Owner
-from durablec.runtime import schedstore
-from durablec.runtime.runner import Outcome, create_run, execute, journal_for, outcome_of, start
+from durablec.runtime.model import TERMINAL, RunInfo, RunRows, Timeline
+from durablec.runtime.runner import Outcome, execute, journal_for, outcome_of, start
 from durablec.runtime.schedstore import ScheduleInfo
 from durablec.runtime.schedule import DEFAULT_CATCHUP_LIMIT, Catchup, Cron
 from durablec.runtime.serde import Codec, preview
+from durablec.runtime.store import Journal
 from durablec.runtime.task import Task, as_task, lookup
 
-__all__ = ["Client", "Handle", "RunInfo", "RunRows", "arun", "run", "send_event", "trigger_task"]
+__all__ = ["Client", "Handle", "RunRows", "arun", "resume", "result_of", "run", "send_event",
+           "trigger_task"]
 
 R = TypeVar("R")
 TaskLike = Task[Any, R] | Callable[..., Coroutine[Any, Any, R]]
-
-
-@dataclass(frozen=True, slots=True)
-class RunInfo:
-    """A run as the journal describes it."""
-
-    id: str
-    task_id: str
-    status: str
-    created_at: float
-    updated_at: float
-    finished_at: float | None
-    wake_at: float | None
-    waiting_for: str | None
-    error_type: str | None
-    error_message: str | None
-    result_repr: str | None
-    args_repr: str | None
-    parent_run_id: str | None
-    lease_owner: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class RunRows:
-    """A run's rows as stored, every column by name (payloads as bytes): what an export holds."""
-
-    run: dict[str, Any]
-    steps: list[dict[str, Any]]
-    events: list[dict[str, Any]]
-
-
-def _info(row: Any) -> RunInfo:
-    return RunInfo(
-        row.id, row.task_id, row.status, row.created_at, row.updated_at, row.finished_at,
-        row.wake_at, row.waiting_for, row.error_type, row.error_message, row.result_repr,
-        row.args_repr, row.parent_run_id, row.lease_owner,
-    )
 
 
 def result_of(outcome: Outcome) -> Any:
@@ -99,17 +61,30 @@ async def arun(
     made = as_task(task)
     journal = journal_for(db)
     if run_id is None:
-        outcome: Outcome | None = await start(journal, made, args, kwargs)
+        outcome = await start(journal, made, args, kwargs)
     else:
-        owner = Owner.here()
-        run_id, _ = create_run(journal, made, args, kwargs, run_id=run_id, holder=owner)
-        outcome = await execute(
-            journal, run_id, lambda task_id: made if task_id == made.id else lookup(task_id),
-            owner=owner,
-        )
-    assert outcome is not None
+        outcome = await run_here(journal, made, args, kwargs, run_id=run_id)
     result: R = result_of(outcome)
     return result
+
+
+async def run_here(
+    journal: Journal, task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any], *,
+    run_id: str | None = None, on_start: Callable[[str, bool], None] | None = None,
+) -> Outcome:
+    """Execute a new run of ``task`` in this process, or resume run ``run_id`` by replay
+    (waiting out another holder's lease); ``on_start(run_id, created)`` is told which."""
+    owner = Owner.here()
+    # Created leased to this process, so that no worker claims it first.
+    run_id, created = create_run(journal, task, args, kwargs, run_id=run_id, holder=owner)
+    if on_start is not None:
+        on_start(run_id, created)
+    outcome = await execute(
+        journal, run_id, lambda task_id: task if task_id == task.id else lookup(task_id),
+        owner=owner,
+    )
+    assert outcome is not None  # execute() waits for the lease (wait=True)
+    return outcome
 
 
 def run(
@@ -157,10 +132,7 @@ class Handle(Generic[R]):
             pause = min(pause * 2, 0.5)
 
     def _finished(self) -> Outcome | None:
-        with self._journal.begin() as conn:
-            row = conn.execute(select(runs).where(runs.c.id == self.run_id)).one_or_none()
-        if row is None:
-            raise RunNotFoundError(f"no run {self.run_id!r} in the journal at {self._journal.url}")
+        row = store.get_run(self._journal, self.run_id)
         if row.status not in TERMINAL:
             return None
         return outcome_of(row, Codec.from_env())
@@ -191,24 +163,10 @@ def send_event(run_id: str, name: str, payload: Any = None, *, db: str | None = 
 
 
 def _send_event(journal: Journal, run_id: str, name: str, payload: Any) -> None:
-    codec = Codec.from_env()
-    with journal.begin() as conn:
-        status = conn.execute(select(runs.c.status).where(runs.c.id == run_id)).scalar_one_or_none()
-        if status is None:
-            raise RunNotFoundError(f"no run {run_id!r} in the journal at {journal.url}")
-        if status in TERMINAL:
-            raise UsageError(f"run {run_id} is {status}; it can no longer receive events")
-        conn.execute(
-            insert(events_table).values(
-                run_id=run_id, name=name, payload=codec.dumps(payload, f"{run_id}/event/{name}"),
-                payload_repr=preview(payload), created_at=now(),
-            )
-        )
-        conn.execute(
-            update(runs)
-            .where(and_(runs.c.id == run_id, runs.c.status == "waiting", runs.c.waiting_for == name))
-            .values(status="pending", wake_at=None, updated_at=now())
-        )
+    blob = Codec.from_env().dumps(payload, f"{run_id}/event/{name}")
+    status = store.deliver_event(journal, run_id, name, blob, preview(payload))
+    if status in TERMINAL:
+        raise UsageError(f"run {run_id} is {status}; it can no longer receive events")
 
 
 class Client:
@@ -226,6 +184,15 @@ class Client:
         ``concurrency_key`` (e.g. a tenant id) overrides the key the task computes for its
         queue's ``per_key`` limit.
         """
+        return self.enqueue(task, args, kwargs, idempotency_key=idempotency_key,
+                            concurrency_key=concurrency_key)
+
+    def enqueue(
+        self, task: Task[Any, R] | str, args: tuple[Any, ...], kwargs: dict[str, Any], *,
+        idempotency_key: str | None = None, concurrency_key: str | None = None,
+    ) -> Handle[R]:
+        """:meth:`trigger` with the arguments as a tuple and a dict, so that no argument of the
+        task can be taken for one of ``trigger``'s own options."""
         made = lookup(task) if isinstance(task, str) else task
         run_id, _ = create_run(self.journal, made, args, kwargs, idempotency_key=idempotency_key,
                                concurrency_key=concurrency_key)
@@ -234,42 +201,42 @@ class Client:
     def handle(self, run_id: str) -> Handle[Any]:
         return Handle(run_id, self.journal)
 
+    async def run_here(
+        self, task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any], *,
+        run_id: str | None = None, on_start: Callable[[str, bool], None] | None = None,
+    ) -> Outcome:
+        """Execute a run of ``task`` in this process (or resume run ``run_id``): see
+        :func:`run_here`. :func:`result_of` turns the outcome into the result or exception."""
+        return await run_here(self.journal, task, args, kwargs, run_id=run_id, on_start=on_start)
+
     def get(self, run_id: str) -> RunInfo:
-        with self.journal.begin() as conn:
-            row = conn.execute(select(runs).where(runs.c.id == run_id)).one_or_none()
-        if row is None:
-            raise RunNotFoundError(f"no run {run_id!r} in the journal at {self.journal.url}")
-        return _info(row)
+        return store.get_run(self.journal, run_id).info()
 
     def runs(
         self, status: str | None = None, task: str | None = None, limit: int = 100
     ) -> list[RunInfo]:
         """Runs, newest first, optionally filtered by status and task id."""
-        query = select(runs).order_by(runs.c.created_at.desc()).limit(limit)
-        if status is not None:
-            query = query.where(runs.c.status == status)
-        if task is not None:
-            query = query.where(runs.c.task_id == task)
-        with self.journal.begin() as conn:
-            return [_info(row) for row in conn.execute(query)]
+        found = store.list_runs(self.journal, status=status, task_id=task, limit=limit)
+        return [record.info() for record in found]
 
-    def steps(self, run_id: str) -> list[Any]:
-        """Every recorded attempt of the run, in order."""
-        self.get(run_id)
-        with self.journal.begin() as conn:
-            return list(conn.execute(select(steps).where(steps.c.run_id == run_id).order_by(steps.c.id)))
+    def timeline(self, run_id: str) -> Timeline:
+        """What happened in the run: its state, every step attempt and every event, in order."""
+        codec = Codec.from_env()
+
+        def preview_args(blob: bytes, key: str) -> str:
+            try:
+                args, kwargs = codec.loads(blob, f"{run_id}/{key}/args")
+                shown = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+                text = ", ".join(shown)
+            except Exception:  # noqa: BLE001 - a preview is best effort (classes may be gone)
+                return f"<{len(blob)} bytes>"
+            return text if len(text) <= 80 else text[:79] + "…"
+
+        return store.timeline(self.journal, run_id, preview_args)
 
     def rows(self, run_id: str) -> RunRows:
-        """The run's row, its step attempts and its events, in recording order."""
-        with self.journal.begin() as conn:
-            run = conn.execute(select(runs).where(runs.c.id == run_id)).one_or_none()
-            if run is None:
-                raise RunNotFoundError(f"no run {run_id!r} in the journal at {self.journal.url}")
-            attempts = conn.execute(select(steps).where(steps.c.run_id == run_id).order_by(steps.c.id))
-            sent = conn.execute(select(events_table).where(events_table.c.run_id == run_id)
-                                .order_by(events_table.c.id))
-            return RunRows(dict(run._mapping), [dict(row._mapping) for row in attempts],
-                           [dict(row._mapping) for row in sent])
+        """The run's row, its step attempts and its events as stored, in recording order."""
+        return store.run_rows(self.journal, run_id)
 
     def send_event(self, run_id: str, name: str, payload: Any = None) -> None:
         _send_event(self.journal, run_id, name, payload)
@@ -281,35 +248,14 @@ class Client:
             raise UsageError(
                 f"run {run_id} is {info.status}; only paused, failed or dead-lettered runs can be retried"
             )
-        with self.journal.begin() as conn:
-            conn.execute(
-                update(steps)
-                # A failed body row stays final: it ends the body's budget, and the
-                # resume restarts the body from its last checkpoint with a new one.
-                .where(and_(steps.c.run_id == run_id, steps.c.outcome == "error", steps.c.final,
-                            steps.c.kind != "body"))
-                .values(final=False)
-            )
-            conn.execute(
-                update(runs)
-                .where(runs.c.id == run_id)
-                .values(status="pending", attempt=runs.c.attempt + 1, result=None,
-                        error_type=None, error_message=None, finished_at=None, wake_at=None,
-                        updated_at=now())
-            )
+        store.reset_for_retry(self.journal, run_id)
 
     def cancel(self, run_id: str) -> None:
         """Cancel a run that has not finished; its executor loses the lease and stops."""
         info = self.get(run_id)
         if info.status in TERMINAL:
             raise UsageError(f"run {run_id} is already {info.status}")
-        with self.journal.begin() as conn:
-            conn.execute(
-                update(runs)
-                .where(runs.c.id == run_id)
-                .values(status="cancelled", lease_epoch=runs.c.lease_epoch + 1, lease_owner=None,
-                        lease_expires_at=None, finished_at=now(), updated_at=now())
-            )
+        store.cancel(self.journal, run_id)
 
     # -- schedules (docs/runtime.md, "Schedules") ------------------------------------------------
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from durablec.errors import NonDeterminismError, TamperedPayloadError
-from durablec.runtime.committer import Committer
+from durablec.runtime.journal import Committer
 from durablec.runtime.control import Suspend
 from durablec.runtime.journal import Journal, now
 from durablec.runtime.observer import StepEvent, StepObserver

@@ -17,7 +17,7 @@ from typing import Final
 
 from durablec.runtime.context import RunContext
 from durablec.runtime.control import Suspend
-from durablec.runtime.journal import Journal
+from durablec.runtime.store import Journal
 from durablec.runtime.lease import LEASE_SECONDS, renew_all
 
 __all__ = ["Heartbeat", "heartbeat_for"]

@@ -38,8 +38,10 @@ from sqlalchemy import Table, insert
 
 from durablec import __version__
 from durablec.errors import TamperedPayloadError, UsageError
-from durablec.runtime.client import Client, RunRows
-from durablec.runtime.journal import Journal, events, runs, steps
+from durablec.runtime.client import Client
+from durablec.runtime.model import RunRows
+from durablec.runtime.store import Journal
+from durablec.runtime.store.schema import events, runs, steps
 from durablec.runtime.observer import StepEvent, StepObserver, observe
 from durablec.runtime.runner import execute
 from durablec.runtime.serde import Codec

@@ -1,7 +1,7 @@
 """Leases: which worker executes a run, until when, and the fencing token that proves it.
 
 Taking a lease bumps ``lease_epoch``; every step a worker records is conditioned on its epoch
-(see journal.py), so a worker that lost its lease cannot write. A lease held by a process on
+(see store/database.py), so a worker that lost its lease cannot write. A lease held by a process on
 this machine that no longer exists is taken over at once; any other is waited out until it
 expires, with a note on stderr.
 """
@@ -16,14 +16,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import select, tuple_, update
+from durablec.runtime import store
+from durablec.runtime.model import TERMINAL, LeaseInfo, RunRecord
+from durablec.runtime.store import Journal, now
 
-from durablec.errors import RunNotFoundError
-from durablec.runtime.journal import TERMINAL, Journal, held, now, runs
-
-__all__ = [
-    "LEASE_SECONDS", "Owner", "acquire", "holding", "lease_values", "release_values", "renew_all",
-]
+__all__ = ["LEASE_SECONDS", "Owner", "acquire", "holder_alive", "holding", "release_values",
+           "renew_all"]
 
 LEASE_SECONDS: Final = float(os.environ.get("DURABLEC_LEASE_SECONDS", "15"))
 
@@ -58,7 +56,7 @@ def _pid_gone(pid: int) -> bool:
         return False
 
 
-def holder_alive(row: Any, owner: Owner, at: float) -> bool:
+def holder_alive(row: RunRecord | LeaseInfo, owner: Owner, at: float) -> bool:
     """Whether another live executor holds the run's lease."""
     if row.lease_owner is None or row.lease_owner == owner.id:
         return False
@@ -69,21 +67,21 @@ def holder_alive(row: Any, owner: Owner, at: float) -> bool:
     return True
 
 
-def acquire(journal: Journal, run_id: str, owner: Owner, *, wait: bool) -> tuple[Any, int] | None:
+def acquire(
+    journal: Journal, run_id: str, owner: Owner, *, wait: bool
+) -> tuple[RunRecord, int] | None:
     """Take the run's lease; returns (run row, epoch), or (row, -1) for a finished run.
 
     Without ``wait`` returns None when another live executor holds the lease.
     """
     told = False
     while True:
-        with journal.begin() as conn:
-            row = conn.execute(select(runs).where(runs.c.id == run_id)).one_or_none()
-        if row is None:
-            raise RunNotFoundError(f"no run {run_id!r} in the journal at {journal.url}")
+        row = store.get_run(journal, run_id)
         if row.status in TERMINAL:
             return row, -1
         at = now()
         if holder_alive(row, owner, at):
+            assert row.lease_expires_at is not None  # holder_alive: an unexpired lease
             if not wait:
                 return None
             if not told:
@@ -96,29 +94,14 @@ def acquire(journal: Journal, run_id: str, owner: Owner, *, wait: bool) -> tuple
                 told = True
             time.sleep(min(0.5, max(0.05, row.lease_expires_at - at)))
             continue
-        epoch = row.lease_epoch + 1
-        with journal.begin() as conn:
-            taken = conn.execute(
-                update(runs)
-                .where(held(run_id, row.lease_epoch))
-                .values(lease_values(owner, at))
-            ).rowcount
-        if taken == 1:
-            return row, epoch
+        if store.take_lease(journal, run_id, row.lease_epoch, holding(owner, at), at):
+            return row, row.lease_epoch + 1
 
 
 def renew_all(journal: Journal, leases: list[tuple[str, int]]) -> set[str]:
     """Extend the leases of (run id, epoch) pairs in one statement; returns the run ids still held
     (the others were taken over, cancelled, or released by their own last write)."""
-    with journal.begin() as conn:
-        bound_idle_transaction(journal, conn)
-        kept = conn.execute(
-            update(runs)
-            .where(tuple_(runs.c.id, runs.c.lease_epoch).in_(leases), runs.c.status == "running")
-            .values(lease_expires_at=now() + LEASE_SECONDS)
-            .returning(runs.c.id)
-        )
-        return set(kept.scalars())
+    return store.renew(journal, leases, now() + LEASE_SECONDS, idle_timeout=LEASE_SECONDS)
 
 
 def holding(owner: Owner, at: float) -> dict[str, Any]:
@@ -129,19 +112,6 @@ def holding(owner: Owner, at: float) -> dict[str, Any]:
     }
 
 
-def lease_values(owner: Owner, at: float) -> dict[str, Any]:
-    """The columns a claim or takeover sets: this owner holds the run, under a new epoch."""
-    return {**holding(owner, at), "lease_epoch": runs.c.lease_epoch + 1, "updated_at": at}
-
-
-def bound_idle_transaction(journal: Journal, conn: Any) -> None:
-    """On PostgreSQL, end this transaction if its process stalls in it (SIGSTOP, a debugger):
-    the row locks it holds would otherwise hide those runs from every other worker."""
-    if not journal.is_sqlite:
-        conn.exec_driver_sql(
-            f"SET LOCAL idle_in_transaction_session_timeout = {int(LEASE_SECONDS * 1000)}"
-        )
-
-
 def release_values() -> dict[str, Any]:
-    return {"lease_owner": None, "lease_host": None, "lease_pid": None, "lease_expires_at": None}
+    """The lease columns of a run that its executor hands back."""
+    return dict(store.RELEASED)

@@ -4,54 +4,45 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any, Final
-
-from sqlalchemy import and_, bindparam, exists, insert, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from durablec.errors import (
     DurablecError,
     NonDeterminismError,
     PayloadTooLargeError,
-    RunNotFoundError,
     SerializationError,
     TamperedPayloadError,
     UsageError,
 )
+from durablec.runtime import store
 from durablec.runtime.context import RunContext
 from durablec.runtime.control import Suspend
+from durablec.runtime.creation import misfit, new_run, new_run_id
 from durablec.runtime.engine import RunScope
-from durablec.runtime.retrying import run_body
-from durablec.runtime.spawn import install_task_factory
 from durablec.runtime.failures import dump_exception
 from durablec.runtime.heartbeat import heartbeat_for
+from durablec.runtime.lease import Owner, acquire, release_values
+from durablec.runtime.model import TERMINAL, RunRecord
 from durablec.runtime.observer import observer
-from durablec.runtime.journal import TERMINAL, Journal, events, held, now, runs
-from durablec.runtime.lease import Owner, acquire, holding, release_values
+from durablec.runtime.retrying import run_body
+from durablec.runtime.spawn import install_task_factory
 from durablec.runtime.serde import Codec, preview
+from durablec.runtime.store import Journal, now
 from durablec.runtime.task import Task
 
-__all__ = ["Outcome", "create_run", "execute", "journal_for", "new_run_id", "start"]
+__all__ = ["Outcome", "execute", "journal_for", "outcome_of", "start"]
 
 _JOURNALS: dict[str, Journal] = {}
 
 
 def journal_for(db: str | None) -> Journal:
     """One Journal (engine) per database URL per process."""
-    from durablec.runtime.journal import database_url
-
-    url = database_url(db)
+    url = store.database_url(db)
     journal = _JOURNALS.get(url)
     if journal is None:
         journal = _JOURNALS[url] = Journal(url)
     return journal
-
-
-def new_run_id() -> str:
-    return uuid.uuid4().hex
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,135 +57,6 @@ class Outcome:
     wake_at: float | None = None
 
 
-def create_run(
-    journal: Journal,
-    task: Task[Any, Any],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    *,
-    run_id: str | None = None,
-    idempotency_key: str | None = None,
-    parent_run_id: str | None = None,
-    concurrency_key: str | None = None,
-    holder: Owner | None = None,
-) -> tuple[str, bool]:
-    """Insert a pending run unless one with this id (or task and idempotency key) exists.
-
-    ``concurrency_key`` overrides the key the task computes from the arguments. A ``holder``
-    that is about to execute the run itself inserts it leased to itself, so that no worker
-    claims it first. Arguments that do not fit the task's signature are refused before anything
-    is written (resuming an existing run ignores them). Returns the run id and whether it was
-    created.
-    """
-    misfit = _misfit(task, args, kwargs)
-    if misfit is not None:
-        found = None
-        if run_id is not None or idempotency_key is not None:
-            found = _existing(journal, task, run_id, idempotency_key)
-        if found is None:
-            raise UsageError(misfit)
-        return found, False
-    run_id = run_id or new_run_id()
-    values = _new_run(task, run_id, args, kwargs, Codec.from_env(), holder=holder,
-                      idempotency_key=idempotency_key, parent_run_id=parent_run_id,
-                      concurrency_key=concurrency_key)
-    try:
-        with journal.begin() as conn:
-            conn.execute(insert(runs).values(values))
-    except IntegrityError:
-        found = _existing(journal, task, run_id, idempotency_key)
-        if found is None:
-            raise
-        return found, False
-    watcher = observer()
-    if watcher is not None:
-        watcher.run_created(journal, run_id, task.id)
-    return run_id, True
-
-
-def _misfit(task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
-    """Why ``args`` and ``kwargs`` cannot be passed to the task's function, or None."""
-    signature = task.signature
-    if signature is None:
-        return None  # a callable without a readable signature is checked when it is called
-    try:
-        signature.bind(*args, **kwargs)
-    except TypeError as exc:
-        code = getattr(task.fn, "__code__", None)
-        where = f" at {code.co_filename}:{code.co_firstlineno}" if code is not None else ""
-        given = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
-        given = given if len(given) <= 200 else given[:199] + "…"
-        return (
-            f"task {task.id!r} (`{task.fn.__name__}{signature}`{where}) cannot take the "
-            f"arguments ({given}): {exc}. Pass arguments that match its "
-            "signature (`durablec run/trigger`: --args takes a JSON array of the positional "
-            "ones, --kwargs a JSON object of the keyword ones); no run was created"
-        )
-    return None
-
-
-def _existing(
-    journal: Journal, task: Task[Any, Any], run_id: str | None, idempotency_key: str | None
-) -> str | None:
-    """The id of the run of ``task`` with this id (or idempotency key), if there is one."""
-    with journal.begin() as conn:
-        query = select(runs.c.id, runs.c.task_id)
-        if idempotency_key is not None:
-            query = query.where(
-                and_(runs.c.task_id == task.id, runs.c.idempotency_key == idempotency_key)
-            )
-        else:
-            query = query.where(runs.c.id == run_id)
-        row = conn.execute(query).one_or_none()
-    if row is None:
-        return None
-    if row.task_id != task.id:
-        raise UsageError(
-            f"run {row.id} belongs to task {row.task_id!r}, not {task.id!r}; pick another run id"
-        )
-    return str(row.id)
-
-
-def _dump_run_args(
-    codec: Codec, task: Task[Any, Any], run_id: str, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> tuple[bytes, str]:
-    try:
-        return codec.dumps((args, kwargs), f"{run_id}/args"), preview((args, kwargs), 2000)
-    except PayloadTooLargeError as exc:
-        raise UsageError(
-            f"the arguments of a run of task {task.id!r} are {exc.size} bytes pickled, over the "
-            f"DURABLEC_MAX_PAYLOAD limit of {exc.limit} bytes; pass a reference to large data "
-            "(a path, an object key), or raise DURABLEC_MAX_PAYLOAD"
-        ) from exc
-    except Exception as exc:
-        raise UsageError(
-            f"the arguments of a run of task {task.id!r} cannot be serialized ({exc}); a run's "
-            "arguments are journaled so any worker can start it: pass serializable values"
-        ) from exc
-
-
-def _new_run(
-    task: Task[Any, Any], run_id: str, args: tuple[Any, ...], kwargs: dict[str, Any],
-    codec: Codec, *, holder: Owner | None, idempotency_key: str | None = None,
-    parent_run_id: str | None = None, concurrency_key: str | None = None,
-) -> dict[str, Any]:
-    """The row of a new run (epoch 0): pending, or already leased to ``holder``."""
-    args_blob, args_repr = _dump_run_args(codec, task, run_id, args, kwargs)
-    at = now()
-    values: dict[str, Any] = {
-        "id": run_id, "task_id": task.id, "status": "pending", "args": args_blob,
-        "args_repr": args_repr, "idempotency_key": idempotency_key,
-        "parent_run_id": parent_run_id, "module_hash": task.module_hash, "attempt": 1,
-        "lease_epoch": 0, "created_at": at, "updated_at": at,
-        "queue": task.queue.name if task.queue else None,
-        "concurrency_key": (concurrency_key if concurrency_key is not None
-                            else task.concurrency_key(args, kwargs)),
-    }
-    if holder is not None:
-        values.update(holding(holder, at))
-    return values
-
-
 _ARGS_MISMATCH: Final = os.environ.get("DURABLEC_ARGS_MISMATCH", "error")
 _INLINE_SLEEP: Final = float(os.environ.get("DURABLEC_INLINE_SLEEP", "1"))
 
@@ -207,7 +69,7 @@ async def execute(
     wait: bool = True,
     owner: Owner | None = None,
     check_only: bool = False,
-    claimed: tuple[Any, int] | None = None,
+    claimed: tuple[RunRecord, int] | None = None,
 ) -> Outcome | None:
     """Execute (or resume by replay) run ``run_id``; None when another executor holds it.
 
@@ -222,15 +84,12 @@ async def execute(
 
 async def _resume(
     journal: Journal, run_id: str, lookup: Any, *, wait: bool, owner: Owner | None,
-    check_only: bool, claimed: tuple[Any, int] | None,
+    check_only: bool, claimed: tuple[RunRecord, int] | None,
 ) -> Outcome | None:
     owner = owner or Owner.here()
     codec = Codec.from_env()
     if check_only:
-        with journal.begin() as conn:
-            row = conn.execute(select(runs).where(runs.c.id == run_id)).one_or_none()
-        if row is None:
-            raise RunNotFoundError(f"no run {run_id!r} in the journal at {journal.url}")
+        row = store.get_run(journal, run_id)
         epoch = row.lease_epoch
     elif claimed is not None:
         row, epoch = claimed
@@ -256,25 +115,23 @@ async def start(
     the other runs of this event loop.
     """
     task.check_compiled()
-    misfit = _misfit(task, args, kwargs)
-    if misfit is not None:
-        raise UsageError(misfit)
+    problem = misfit(task, args, kwargs)
+    if problem is not None:
+        raise UsageError(problem)
     owner = Owner.here()
     codec = Codec.from_env()
     run_id = new_run_id()
-    values = _new_run(task, run_id, args, kwargs, codec, holder=owner)
+    values = new_run(task, run_id, args, kwargs, codec, holder=owner)
     values["lease_epoch"] = 1  # the first lease, which execute() would otherwise take
-    row = SimpleNamespace(**values)
-    insert_run = journal.prepare(("insert_run", *values), lambda: insert(runs).values(
-        {name: bindparam(name, type_=runs.c[name].type) for name in values}))
+    row = RunRecord(**values)
     with journal.failures(run_id):
         with journal.writing() as writer:
-            await writer.write(lambda conn: insert_run.execute(conn, values))
+            await writer.write(store.insert_run_write(journal, values))
         return await _execute(journal, codec, row, row.lease_epoch, owner, task, False, False)
 
 
 async def _execute(
-    journal: Journal, codec: Codec, row: Any, epoch: int, owner: Owner, task: Task[Any, Any],
+    journal: Journal, codec: Codec, row: RunRecord, epoch: int, owner: Owner, task: Task[Any, Any],
     has_history: bool, check_only: bool,
 ) -> Outcome:
     run_id = row.id
@@ -338,7 +195,7 @@ async def _body(root: RunScope, task: Task[Any, Any], args: Any, kwargs: Any) ->
 
 
 async def _settle(
-    journal: Journal, context: RunContext, task: Task[Any, Any], row: Any, root: RunScope,
+    journal: Journal, context: RunContext, task: Task[Any, Any], row: RunRecord, root: RunScope,
     args: tuple[Any, ...], kwargs: dict[str, Any],
 ) -> Outcome:
     run_id = context.run_id
@@ -429,71 +286,28 @@ def _suspend(journal: Journal, context: RunContext, suspend: Suspend) -> Outcome
         # write fails too, the lease expires instead.
         try:
             _write_run(journal, context, status="pending", **release_values())
-        except SQLAlchemyError:
+        except store.DatabaseError:
             pass
         return Outcome(run_id, "running", message=suspend.reason)
-    with journal.begin() as conn:
-        written = conn.execute(
-            update(runs)
-            .where(held(run_id, context.epoch))
-            .values(
-                status=suspend.status, wake_at=suspend.wake_at, waiting_for=suspend.waiting_for,
-                error_message=suspend.reason if suspend.status == "paused" else None,
-                updated_at=now(), **release_values(),
-            )
-        ).rowcount
-        if written and suspend.status == "waiting" and suspend.waiting_for is not None:
-            # What we wait for may have arrived while we were deciding to wait.
-            if _arrived(conn, run_id, suspend.waiting_for):
-                conn.execute(
-                    update(runs).where(runs.c.id == run_id).values(status="pending", wake_at=None)
-                )
+    store.suspend(
+        journal, run_id, context.epoch, status=suspend.status, wake_at=suspend.wake_at,
+        waiting_for=suspend.waiting_for,
+        error_message=suspend.reason if suspend.status == "paused" else None,
+    )
     return Outcome(run_id, suspend.status, message=suspend.reason, wake_at=suspend.wake_at)
 
 
-def _arrived(conn: Any, run_id: str, waiting_for: str) -> bool:
-    if waiting_for.startswith("run:"):
-        child = conn.execute(
-            select(runs.c.status).where(runs.c.id == waiting_for[4:])
-        ).scalar_one_or_none()
-        return child is None or child in TERMINAL
-    found = conn.execute(
-        select(
-            exists().where(
-                and_(events.c.run_id == run_id, events.c.name == waiting_for,
-                     events.c.consumed_key.is_(None))
-            )
-        )
-    ).scalar()
-    return bool(found)
-
-
 def _wake_parent(journal: Journal, parent_run_id: str | None, run_id: str) -> None:
-    if parent_run_id is None:
-        return
-    with journal.begin() as conn:
-        conn.execute(
-            update(runs)
-            .where(
-                and_(runs.c.id == parent_run_id, runs.c.status == "waiting",
-                     runs.c.waiting_for == f"run:{run_id}")
-            )
-            .values(status="pending", wake_at=None, updated_at=now())
-        )
+    if parent_run_id is not None:
+        store.wake(journal, parent_run_id, f"run:{run_id}")
 
 
 async def _finish(context: RunContext, **values: Any) -> bool:
     """Write the run's final state in the group commit of its steps; False if the lease was lost."""
-    values["updated_at"] = now()
-    statement = context.journal.prepare(("finish", *values), lambda: update(runs).where(
-        held(bindparam("fence_run"), bindparam("fence_epoch"))).values(
-        {name: bindparam(name, type_=runs.c[name].type) for name in values}))
-    values["fence_run"] = context.run_id
-    values["fence_epoch"] = context.epoch
     assert context.writer is not None
     try:
-        written: bool = await context.writer.write(
-            lambda conn: statement.execute(conn, values).rowcount == 1
+        written = await context.writer.write(
+            store.finish_write(context.journal, context.run_id, context.epoch, values)
         )
     except Exception as exc:  # noqa: BLE001 - like an unrecorded step: stop, resume later
         context.suspend_now(Suspend(
@@ -505,29 +319,19 @@ async def _finish(context: RunContext, **values: Any) -> bool:
 
 
 def _write_run(journal: Journal, context: RunContext, **values: Any) -> bool:
-    values["updated_at"] = now()
-    with journal.begin() as conn:
-        return (
-            conn.execute(
-                update(runs)
-                .where(held(context.run_id, context.epoch))
-                .values(**values)
-            ).rowcount
-            == 1
-        )
+    return store.update_held(journal, context.run_id, context.epoch, values)
 
 
 def _lost(journal: Journal, context: RunContext) -> Outcome:
     if context.suspend is not None and context.suspend.status == "running":
         return Outcome(context.run_id, "running", message=context.suspend.reason)
-    with journal.begin() as conn:
-        row = conn.execute(select(runs).where(runs.c.id == context.run_id)).one()
+    row = store.get_run(journal, context.run_id)
     if row.status in TERMINAL:
         return outcome_of(row, context.codec)
     return Outcome(context.run_id, "running", message="lease lost to another executor")
 
 
-def outcome_of(row: Any, codec: Codec) -> Outcome:
+def outcome_of(row: RunRecord, codec: Codec) -> Outcome:
     """The outcome a finished (or stopped) run row describes."""
     if row.status == "completed":
         return Outcome(row.id, "completed", result=codec.loads(row.result, f"{row.id}/result")

@@ -20,17 +20,12 @@ from sqlalchemy import delete, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from durablec.errors import DurablecError, UsageError
-from durablec.runtime.journal import (
-    TERMINAL,
-    Journal,
-    held,
-    now,
-    runs,
-    schedule_slots,
-    schedules,
-)
-from durablec.runtime.lease import bound_idle_transaction
-from durablec.runtime.runner import _misfit, _new_run
+from durablec.runtime.creation import misfit as check_fit
+from durablec.runtime.creation import new_run
+from durablec.runtime.lease import LEASE_SECONDS
+from durablec.runtime.model import TERMINAL
+from durablec.runtime.store import Journal, now
+from durablec.runtime.store.schema import held, runs, schedule_slots, schedules
 from durablec.runtime.schedule import Cron, catchup_of, utc
 from durablec.runtime.serde import Codec, preview
 from durablec.runtime.task import Task
@@ -124,7 +119,7 @@ def add(
     """Add a schedule of ``task`` that runs it with these arguments at each slot."""
     task_id = task if isinstance(task, str) else task.id
     if not isinstance(task, str):
-        misfit = _misfit(task, args, kwargs)
+        misfit = check_fit(task, args, kwargs)
         if misfit is not None:
             raise UsageError(misfit)
     schedule_id = schedule_id or f"{task_id}-{uuid.uuid4().hex[:8]}"
@@ -290,8 +285,8 @@ class Firer:
         journal = self._journal
         codec = Codec.from_env()
         with journal.begin() as conn:
-            bound_idle_transaction(journal, conn)
-            if journal.is_sqlite:
+            journal.backend.bound_idle_transaction(conn, LEASE_SECONDS)
+            if journal.backend.name == "sqlite":
                 # A write first: the transaction holds SQLite's write lock before it reads.
                 conn.execute(update(schedules).where(schedules.c.id == schedule_id)
                              .values(updated_at=schedules.c.updated_at))
@@ -318,7 +313,7 @@ class Firer:
             task = self._tasks[row.task_id]
             args, kwargs = (codec.loads(row.args, f"schedule/{schedule_id}/args") if row.args
                             else ((), {}))
-            misfit = _misfit(task, args, kwargs)
+            misfit = check_fit(task, args, kwargs)
             if misfit is not None:
                 raise UsageError(misfit)
             started: list[str] = []
@@ -327,7 +322,7 @@ class Firer:
                 conn.execute(insert(schedule_slots).values(
                     schedule_id=schedule_id, slot_at=slot, run_id=run_id, manual=manual,
                     created_at=at))
-                conn.execute(insert(runs).values(_new_run(
+                conn.execute(insert(runs).values(new_run(
                     task, run_id, args, kwargs, codec, holder=None, idempotency_key=run_id)))
                 started.append(run_id)
             if started:

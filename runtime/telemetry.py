@@ -32,7 +32,8 @@ from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import Decision
 from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, Status, StatusCode, TraceFlags
 
-from durablec.runtime.journal import TERMINAL, Journal, now
+from durablec.runtime.model import TERMINAL
+from durablec.runtime.store import Journal, now
 from durablec.runtime.observer import StepEvent, StepObserver, StepOutcome, install
 from durablec.runtime.tracestore import (
     OpenExecution,

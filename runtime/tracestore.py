@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from durablec.runtime.journal import Journal, now, runs, traces
+from durablec.runtime.store import Journal, now
+from durablec.runtime.store.schema import runs, traces
 
 __all__ = ["OpenExecution", "RunCount", "StoredTrace", "begin_execution", "end_execution",
            "keep_trace", "load_trace", "run_counts"]

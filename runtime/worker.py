@@ -2,7 +2,7 @@
 
 It fires the cron schedules of its tasks when a slot is due (schedstore.py), and claims runs
 (claim.py) whenever it has a free slot and something may be due: woken at once by
-PostgreSQL notifications (notify.py) when a run becomes pending, by a run of its own ending, and
+PostgreSQL notifications (store/notify.py) when a run becomes pending, by a run of its own ending, and
 otherwise every ``poll`` seconds (timers, expired leases, SQLite). Stopping is graceful: no new
 claims, the runs in flight stop at their next checkpoint and are released as pending, so other
 workers take them at once; runs still inside a step after ``grace`` seconds are cancelled, which
@@ -17,16 +17,16 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from durablec.errors import DurablecError
+from durablec.runtime import store
 from durablec.runtime.claim import Claimer
 from durablec.runtime.control import Suspend
 from durablec.runtime.heartbeat import heartbeat_for
 from durablec.runtime.lease import Owner
-from durablec.runtime.notify import listen as listen_for_runs
+from durablec.runtime.model import RunRecord
 from durablec.runtime.runner import Outcome, execute, journal_for
 from durablec.runtime.schedstore import Firer
+from durablec.runtime.store import Journal
 from durablec.runtime.task import Task, lookup, registered
 
 __all__ = ["work"]
@@ -59,7 +59,7 @@ async def work(
     owner = Owner.here()
     claimer = Claimer(journal, owner, known.values())
     schedules = Firer(journal, known.values())
-    listening = listen and not journal.is_sqlite
+    listening = listen and journal.backend.notifies
     interval = poll if poll is not None else (LISTENING_POLL_SECONDS if listening
                                               else POLL_SECONDS)
     outcomes: list[Outcome] = []
@@ -68,14 +68,12 @@ async def work(
     stopping = stop or asyncio.Event()
     helpers = [asyncio.create_task(_set_when(stopping, wake))]
     if listening:
-        # The engine's URL keeps the password that journal.url (for messages) hides.
-        secret_url = journal.engine.url.render_as_string(hide_password=False)
-        helpers.append(asyncio.create_task(listen_for_runs(secret_url, wake.set)))
+        helpers.append(asyncio.create_task(store.listen(journal, wake.set)))
 
     def find(task_id: str) -> Task[Any, Any]:
         return known.get(task_id) or lookup(task_id)
 
-    async def one(row: Any, epoch: int) -> None:
+    async def one(row: RunRecord, epoch: int) -> None:
         try:
             outcome = await execute(journal, row.id, find, owner=owner, claimed=(row, epoch))
         except DurablecError as exc:
@@ -100,7 +98,7 @@ async def work(
                     # Before the claim, so that it can take the runs just started.
                     await asyncio.to_thread(schedules.fire)
                 claimed = await asyncio.to_thread(claimer.claim, free) if free > 0 else []
-            except SQLAlchemyError as exc:
+            except store.DatabaseError as exc:
                 failed = True
                 # A database that is down or failing over: keep serving, try again next poll.
                 print(f"durablec worker: cannot claim runs from {journal.url}: "
@@ -139,7 +137,7 @@ async def _set_when(event: asyncio.Event, then: asyncio.Event) -> None:
 
 
 async def _drain(
-    journal: Any, owner: Owner, running: dict[str, asyncio.Task[None]], grace: float
+    journal: Journal, owner: Owner, running: dict[str, asyncio.Task[None]], grace: float
 ) -> None:
     """Stop the runs in flight at their next checkpoint, releasing them; cancel the rest."""
     if not running:

@@ -16,7 +16,8 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from durablec.runtime.api import idempotency_key, now, random, sleep, uuid4, wait_for_event
-    from durablec.runtime.client import Client, Handle, RunInfo, arun, run, send_event
+    from durablec.runtime.client import Client, Handle, arun, run, send_event
+    from durablec.runtime.model import RunInfo
     from durablec.runtime.policy import Retry
     from durablec.runtime.queue import Queue
     from durablec.runtime.resources import resource
@@ -32,7 +33,7 @@ _HOMES = {
     "wait_for_event": "durablec.runtime.api",
     "Client": "durablec.runtime.client",
     "Handle": "durablec.runtime.client",
-    "RunInfo": "durablec.runtime.client",
+    "RunInfo": "durablec.runtime.model",
     "arun": "durablec.runtime.client",
     "run": "durablec.runtime.client",
     "send_event": "durablec.runtime.client",

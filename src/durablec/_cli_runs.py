@@ -23,10 +23,8 @@ from durablec.errors import (
 )
 from durablec.exitcodes import ExitCode
 from durablec.runtime.client import Client, result_of
-from durablec.runtime.lease import Owner
-from durablec.runtime.runner import Outcome, create_run, execute, journal_for
-from durablec.runtime.serde import Codec, preview
-from durablec.runtime.task import Task, as_task, lookup
+from durablec.runtime.runner import Outcome, journal_for
+from durablec.runtime.task import Task, as_task
 from durablec.runtime.telemetry_env import telemetry_from_environment
 from durablec.runtime.worker import work
 
@@ -100,21 +98,20 @@ def run(
     args = _json_arg(args_json, list, "--args")
     kwargs = _json_arg(kwargs_json, dict, "--kwargs")
     task = _load_task(target, not no_lint)
-    journal = journal_for(db)
-    telemetry_from_environment(journal)
-    owner = Owner.here()
-    run_id, created = create_run(journal, task, tuple(args), kwargs, run_id=run_id, holder=owner)
-    click.echo(f"durablec: run {run_id} ({'started' if created else 'resumed'}, task {task.id})",
-               err=True)
+
+    def started(run_id: str, created: bool) -> None:
+        click.echo(f"durablec: run {run_id} ({'started' if created else 'resumed'}, task "
+                   f"{task.id})", err=True)
+
+    client = Client(db)
+    telemetry_from_environment(client.journal)
     try:
         outcome = asyncio.run(
-            execute(journal, run_id, lambda task_id: task if task_id == task.id else lookup(task_id),
-                    owner=owner)
-        )
+            client.run_here(task, tuple(args), kwargs, run_id=run_id, on_start=started))
     except (NonDeterminismError, SerializationError) as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(ExitCode.FINDINGS)
-    assert outcome is not None
+    run_id = outcome.run_id
     try:
         result = result_of(outcome)
     except DurablecError as error:
@@ -154,9 +151,9 @@ def trigger(
     args = _json_arg(args_json, list, "--args")
     kwargs = _json_arg(kwargs_json, dict, "--kwargs")
     task = _load_task(target, not no_lint)
-    run_id, _ = create_run(journal_for(db), task, tuple(args), kwargs,
-                           idempotency_key=idempotency_key, concurrency_key=concurrency_key)
-    click.echo(run_id)
+    handle = Client(db).enqueue(task, tuple(args), kwargs, idempotency_key=idempotency_key,
+                                concurrency_key=concurrency_key)
+    click.echo(handle.run_id)
 
 
 @click.command()
@@ -237,49 +234,17 @@ def runs(status: str | None, task_id: str | None, limit: int, as_json: bool, db:
     Console().print(table)
 
 
-def _args_preview(row: Any, codec: Codec, run_id: str) -> str:
-    if row.args_repr:
-        return str(row.args_repr)
-    if row.args is None:
-        return ""
-    try:
-        args, kwargs = codec.loads(row.args, f"{run_id}/{row.key}/args")
-        shown = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
-        return _clip(", ".join(shown), 80)
-    except Exception:  # noqa: BLE001 - a preview is best effort (the classes may not be importable)
-        return f"<{len(row.args)} bytes>"
-
-
 @click.command()
 @click.argument("run_id")
 @click.option("--json", "as_json", is_flag=True, help="The timeline as JSON.")
 @_db_option
 def inspect(run_id: str, as_json: bool, db: str | None) -> None:
     """Show a run's timeline: every checkpoint, attempt and failure."""
-    client = Client(db)
-    info = client.get(run_id)
-    codec = Codec.from_env()
-    start = info.created_at
-    entries = []
-    for row in client.steps(run_id):
-        entries.append({
-            "at": round(row.started_at - start, 3),
-            "key": row.key,
-            "kind": row.kind,
-            "callee": row.callee,
-            "where": f"{row.file}:{row.line}:{row.col}" if row.file else f"line {row.line}",
-            "attempt": row.attempt,
-            "outcome": row.outcome,
-            "final": bool(row.final),
-            "duration_ms": round((row.finished_at - row.started_at) * 1000, 2),
-            "args": _args_preview(row, codec, run_id),
-            "result": row.result_repr if row.outcome != "error" else None,
-            "error": f"{row.error_type}: {row.error_message}" if row.outcome == "error" else None,
-            "http_status": row.http_status,
-        })
+    timeline = Client(db).timeline(run_id)
     if as_json:
-        click.echo(json.dumps({"run": dataclasses.asdict(info), "steps": entries}, indent=2))
+        click.echo(json.dumps(timeline.as_json(), indent=2))
         return
+    info = timeline.run
     from rich.console import Console
     from rich.table import Table
 
@@ -287,13 +252,12 @@ def inspect(run_id: str, as_json: bool, db: str | None) -> None:
     console.print(f"run [bold]{info.id}[/] task [bold]{info.task_id}[/] status [bold]{info.status}[/]"
                   f" created {_when(info.created_at)}")
     table = Table("+s", "step", "callee", "where", "try", "outcome", "ms", "args", "result / error")
-    for entry in entries:
-        where = str(entry["where"]).rsplit("/", 1)[-1]
-        outcome = str(entry["outcome"]) + ("" if entry["final"] else " (retried)")
-        detail = entry["error"] if entry["error"] else entry["result"]
-        table.add_row(str(entry["at"]), str(entry["key"]), str(entry["callee"]), where,
-                      str(entry["attempt"]), outcome, str(entry["duration_ms"]),
-                      _clip(str(entry["args"]), 40), _clip(str(detail or ""), 60))
+    for step in timeline.steps:
+        outcome = step.outcome + ("" if step.final else " (retried)")
+        table.add_row(str(timeline.offset(step)), step.key, step.callee,
+                      step.where.rsplit("/", 1)[-1], str(step.attempt), outcome,
+                      str(step.duration_ms), _clip(step.args, 40),
+                      _clip(step.error or step.result or "", 60))
     console.print(table)
     if info.status not in ("completed",):
         detail = info.error_message or info.waiting_for or ""

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import MetaData, Table, create_engine, inspect, select, text
 
-from durablec.runtime.journal import SCHEMA_VERSION, database_url
+from durablec.runtime.store import SCHEMA_VERSION, database_url
 from pg import PostgresServer
 
 TASKS = """\

@@ -12,7 +12,8 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import delete, update
 
-from durablec.runtime.journal import Journal, runs, steps
+from durablec.runtime.store import Journal
+from durablec.runtime.store.schema import runs, steps
 
 Loader = Callable[[str], types.ModuleType]
 """The ``load`` fixture: compiles task source text and imports it as a fresh module."""

@@ -98,8 +98,8 @@ def test_client_retry_and_send_event_from_another_process(tmp_path: Path) -> Non
     paused = client.get("e-7")
     assert paused.status == "paused"
     assert paused.error_message is not None and "LedgerClosedError" in paused.error_message
-    failed = [row for row in client.steps("e-7") if row.outcome == "error"]
-    assert [(row.callee, row.error_type) for row in failed] == [
+    failed = [step for step in client.timeline("e-7").steps if step.outcome == "error"]
+    assert [(step.callee, step.error_type) for step in failed] == [
         ("book", "approval.LedgerClosedError")]
 
     (tmp_path / "ledger.closed").unlink()

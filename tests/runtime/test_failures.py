@@ -13,7 +13,7 @@ from durablec.errors import (
     SerializationError,
     TamperedPayloadError,
 )
-from durablec.runtime.journal import steps
+from durablec.runtime.store.schema import steps
 from durablec.runtime.runner import journal_for
 
 from helpers import Loader

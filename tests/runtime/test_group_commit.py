@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import Connection, event, insert, select
 
 import durablec
-from durablec.runtime.journal import STEP_COLUMNS, Journal, runs, steps
+from durablec.runtime.store import Journal
+from durablec.runtime.store.schema import STEP_COLUMNS, runs, steps
 from durablec.runtime.runner import journal_for
 
 from helpers import Loader

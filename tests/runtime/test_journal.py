@@ -8,14 +8,8 @@ import pytest
 from sqlalchemy import inspect, select, update
 
 from durablec.errors import JournalError
-from durablec.runtime.journal import (
-    SCHEMA_VERSION,
-    STEP_COLUMNS,
-    Journal,
-    database_url,
-    meta,
-    runs,
-)
+from durablec.runtime.store import SCHEMA_VERSION, Journal, database_url
+from durablec.runtime.store.schema import STEP_COLUMNS, meta, runs
 
 
 def test_tables_indexes_and_version(db_url: str) -> None:

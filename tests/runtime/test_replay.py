@@ -11,6 +11,7 @@ from sqlalchemy import event
 
 import durablec
 from durablec.errors import NonDeterminismError, NotCompiledError, RunSuspendedError
+from durablec.runtime.store.schema import runs, steps
 from durablec.runtime.runner import journal_for
 from durablec.testing import assert_replays, time_skipping
 

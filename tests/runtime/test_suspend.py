@@ -12,9 +12,10 @@ from sqlalchemy import event, select
 
 import durablec
 from durablec.errors import RunSuspendedError, UsageError
-from durablec.runtime.journal import events
+from durablec.runtime.store.schema import events
 from durablec.runtime.lease import Owner, acquire
-from durablec.runtime.runner import create_run, journal_for
+from durablec.runtime.creation import create_run
+from durablec.runtime.runner import journal_for
 from durablec.runtime.worker import work
 
 from helpers import Loader

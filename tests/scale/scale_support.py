@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from durablec.runtime.journal import Journal, runs, steps
+from durablec.runtime.store import Journal
+from durablec.runtime.store.schema import runs, steps
 
 DEADLINE = 180.0
 """Generous: a wait fails only when something is truly stuck, never because a machine is slow."""

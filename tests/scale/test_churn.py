@@ -17,7 +17,8 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from durablec.runtime.journal import Journal, now, runs
+from durablec.runtime.store import Journal, now
+from durablec.runtime.store.schema import runs
 
 from scale_support import Worker, run_rows, step_rows, wait_for
 

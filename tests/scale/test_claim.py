@@ -13,9 +13,10 @@ from sqlalchemy import update
 from durablec import Queue
 from durablec.errors import UsageError
 from durablec.runtime.claim import Claimer
-from durablec.runtime.journal import Journal, now, runs
+from durablec.runtime.store import Journal, now
+from durablec.runtime.store.schema import runs
 from durablec.runtime.lease import Owner
-from durablec.runtime.runner import create_run
+from durablec.runtime.creation import create_run
 from durablec.runtime.task import Task
 
 

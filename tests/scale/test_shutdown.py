@@ -6,8 +6,8 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from durablec.runtime.journal import Journal
-from durablec.runtime.runner import create_run
+from durablec.runtime.store import Journal
+from durablec.runtime.creation import create_run
 from durablec.runtime.task import Task
 
 from scale_support import Worker, run_rows, wait_for

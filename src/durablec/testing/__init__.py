@@ -31,7 +31,8 @@ from durablec.runtime.journal import Journal
 from durablec.runtime.history import replay_history as _replay_history
 from durablec.runtime.lease import Owner
 from durablec.runtime.observer import StepEvent, StepObserver, install
-from durablec.runtime.runner import Outcome, create_run, execute, journal_for
+from durablec.runtime.creation import create_run
+from durablec.runtime.runner import Outcome, execute, journal_for
 from durablec.runtime.task import Task, as_task, lookup
 
 __all__ = ["SkippingClock", "acrash", "assert_replays", "crash", "replay_history", "send_event",

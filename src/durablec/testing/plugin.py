@@ -78,7 +78,7 @@ def _fresh_database(server: str | None, tmp_path: Path) -> Iterator[str]:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    from durablec.runtime.journal import database_url
+    from durablec.runtime.store import database_url
     from durablec.runtime.runner import journal_for
 
     base = make_url(database_url(server))

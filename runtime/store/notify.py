@@ -11,7 +11,10 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Callable
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:  # database.py imports this module (through backend.py) for WAKEUP_DDL
+    from durablec.runtime.store.database import Journal
 
 __all__ = ["CHANNEL", "WAKEUP_DDL", "listen"]
 
@@ -34,13 +37,13 @@ ON durablec_runs FOR EACH ROW EXECUTE FUNCTION durablec_notify_due()""",
 _RETRY_SECONDS: Final = 1.0
 
 
-async def listen(url: str, wake: Callable[[], None]) -> None:
-    """LISTEN on the journal at ``url`` (a SQLAlchemy PostgreSQL URL) and call ``wake`` for every
-    notification, reconnecting after a dropped connection; runs until cancelled."""
+async def listen(journal: Journal, wake: Callable[[], None]) -> None:
+    """LISTEN on the journal's PostgreSQL database and call ``wake`` for every notification,
+    reconnecting after a dropped connection; runs until cancelled."""
     import psycopg
-    from sqlalchemy.engine import make_url
 
-    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    # The engine's URL keeps the password that journal.url (for messages) hides.
+    conninfo = journal.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     told = False
     while True:
         try:

@@ -1,0 +1,140 @@
+"""Backends: what each kind of database offers the store, and the few statements that differ.
+
+Every other statement of the store is portable SQLAlchemy Core. A new backend is a subclass of
+:class:`Backend` here, chosen by :func:`backend_for` from the URL; the rest of the runtime asks
+capabilities (``journal.backend.notifies``), never which database it is.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from sqlalchemy import Connection, Engine, event, func, select, update
+from sqlalchemy.engine import URL
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from durablec.errors import JournalError
+from durablec.runtime.store.notify import WAKEUP_DDL
+from durablec.runtime.store.schema import meta
+
+__all__ = ["Backend", "PostgreSQL", "SQLite", "backend_for"]
+
+
+class Backend:
+    """A kind of database, as the store uses it."""
+
+    name: ClassVar[str]
+    notifies: ClassVar[bool]
+    """Whether idle workers can be woken at once when a run becomes pending (LISTEN/NOTIFY)."""
+    reports_lastrowid: ClassVar[bool]
+    """Whether an insert's new id comes with the cursor, sparing a RETURNING result set."""
+    reach_hint: ClassVar[str]
+    """What to check when the database cannot be used, for the error message."""
+
+    def engine_options(self) -> dict[str, Any]:
+        # Runs share the group commit's connection; claims, heartbeats and run-level writes
+        # borrow more from threads. No cap, so none of them ever waits for SQLAlchemy's 15.
+        return {"pool_size": 20, "max_overflow": -1}
+
+    def configure(self, engine: Engine) -> None:
+        """Settings every new connection gets."""
+
+    def install_wakeups(self, conn: Connection) -> None:
+        """Create what wakes idle workers when a run becomes pending, if the backend can."""
+
+    def lock_queue(self, conn: Connection, queue: str) -> None:
+        """Serialize the claims of one limited queue until this transaction ends."""
+        raise NotImplementedError
+
+    def bound_idle_transaction(self, conn: Connection, seconds: float) -> None:
+        """End this transaction if its process stalls in it (SIGSTOP, a debugger) for longer
+        than ``seconds``, where the row locks it holds would hide runs from other workers."""
+
+
+@dataclass(frozen=True, slots=True)
+class SQLite(Backend):
+    """A file in WAL mode; writers are serialized by the database's one write lock."""
+
+    name: ClassVar[str] = "sqlite"
+    notifies: ClassVar[bool] = False
+    reports_lastrowid: ClassVar[bool] = True
+    reach_hint: ClassVar[str] = "that the file's directory exists and is writable"
+
+    synchronous: str
+    busy_timeout: float
+    """Seconds a write waits for another process's lock."""
+
+    @classmethod
+    def from_env(cls) -> SQLite:
+        """Settings from DURABLEC_SQLITE_SYNCHRONOUS and DURABLEC_SQLITE_BUSY_TIMEOUT."""
+        text = os.environ.get("DURABLEC_SQLITE_BUSY_TIMEOUT", "60")
+        try:
+            busy = float(text)
+        except ValueError:
+            busy = -1.0
+        if not busy >= 0:
+            raise JournalError(
+                f"DURABLEC_SQLITE_BUSY_TIMEOUT={text!r} is not a number of seconds >= 0 "
+                "(default 60)"
+            )
+        sync = os.environ.get("DURABLEC_SQLITE_SYNCHRONOUS", "NORMAL").upper()
+        if sync not in ("NORMAL", "FULL", "EXTRA", "OFF"):
+            raise JournalError(
+                f"DURABLEC_SQLITE_SYNCHRONOUS={sync!r} is not one of NORMAL, FULL, EXTRA, OFF"
+            )
+        return cls(sync, busy)
+
+    def engine_options(self) -> dict[str, Any]:
+        return {**Backend.engine_options(self), "connect_args": {"timeout": self.busy_timeout}}
+
+    def configure(self, engine: Engine) -> None:
+        pragmas = (
+            "PRAGMA journal_mode=WAL",
+            f"PRAGMA synchronous={self.synchronous}",
+            f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}",
+        )
+
+        def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+            cursor = dbapi_connection.cursor()
+            for pragma in pragmas:
+                cursor.execute(pragma)
+            cursor.close()
+
+        event.listen(engine, "connect", on_connect)
+
+    def lock_queue(self, conn: Connection, queue: str) -> None:
+        # A write first: the transaction then holds SQLite's write lock, for every queue.
+        conn.execute(update(meta).where(meta.c.key == "schema_version").values(value=meta.c.value))
+
+
+@dataclass(frozen=True, slots=True)
+class PostgreSQL(Backend):
+    """A server shared by workers on many machines: row locks, advisory locks, NOTIFY."""
+
+    name: ClassVar[str] = "postgresql"
+    notifies: ClassVar[bool] = True
+    reports_lastrowid: ClassVar[bool] = False
+    reach_hint: ClassVar[str] = ("that the server is running and reachable, and the user, "
+                                 "password and database name")
+
+    def install_wakeups(self, conn: Connection) -> None:
+        for statement in WAKEUP_DDL:
+            conn.exec_driver_sql(statement)
+
+    def lock_queue(self, conn: Connection, queue: str) -> None:
+        conn.execute(select(func.pg_advisory_xact_lock(
+            func.hashtextextended("durablec queue " + queue, 0))))
+
+    def bound_idle_transaction(self, conn: Connection, seconds: float) -> None:
+        conn.exec_driver_sql(
+            f"SET LOCAL idle_in_transaction_session_timeout = {int(seconds * 1000)}"
+        )
+
+
+def backend_for(url: URL) -> Backend:
+    """The backend of a database URL: SQLite, else PostgreSQL (the only other one supported)."""
+    if url.get_backend_name() == "sqlite":
+        return SQLite.from_env()
+    return PostgreSQL()

@@ -1,0 +1,261 @@
+"""The journal database: an engine with the schema ensured and the hot path prepared.
+
+The per-checkpoint hot path uses one precompiled SQLAlchemy Core statement: an ``INSERT ...
+SELECT ... WHERE EXISTS`` that records a step only while the writer still holds the run's lease
+(fencing) in one round trip. Times are seconds since the Unix epoch (UTC) as floats, the same on
+every backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Final
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    create_engine,
+    exists,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.engine import CursorResult, Dialect, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
+from sqlmodel import SQLModel
+
+from durablec.errors import JournalError
+from durablec.runtime.clock import now
+from durablec.runtime.store.backend import Backend, backend_for
+from durablec.runtime.store.committer import Committer
+from durablec.runtime.store.schema import (
+    MIGRATIONS,
+    REPLAY_COLUMNS,
+    SCHEMA_VERSION,
+    STEP_COLUMNS,
+    TABLES,
+    meta,
+    runs,
+    steps,
+)
+
+__all__ = ["DEFAULT_URL", "Journal", "Prepared", "database_url", "now"]
+
+DEFAULT_URL: Final = "sqlite:///./durablec.db"
+
+
+# The hot path: record a step attempt only if the run's lease is still ours (fencing token),
+# in one statement. No row inserted means another worker took the run over. SQLite reports the
+# new id without RETURNING, which spares reading a result set per step.
+_INSERT_STEP: Final = (
+    insert(steps)
+    .from_select(
+        list(STEP_COLUMNS),
+        select(*(bindparam(name, type_=steps.c[name].type) for name in STEP_COLUMNS)).where(
+            exists().where(
+                runs.c.id == bindparam("fence_run"), runs.c.lease_epoch == bindparam("fence_epoch")
+            )
+        ),
+    )
+)
+_INSERT_STEP_RETURNING: Final = _INSERT_STEP.returning(steps.c.id)
+
+_LOAD_STEPS: Final = (
+    select(*(steps.c[name] for name in REPLAY_COLUMNS))
+    .where(steps.c.run_id == bindparam("run_id"))
+    .order_by(steps.c.id)
+)
+
+
+def database_url(db: str | None = None) -> str:
+    """The SQLAlchemy URL to use: ``db``, else ``DURABLEC_DATABASE_URL``, else ./durablec.db."""
+    url = db or os.environ.get("DURABLEC_DATABASE_URL") or DEFAULT_URL
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Journal:
+    """An engine on the journal database, with the schema ensured and the hot path prepared."""
+
+    def __init__(self, db: str | None = None) -> None:
+        url = database_url(db)
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise JournalError(
+                f"{url!r} is not a database URL; pass one to --db or DURABLEC_DATABASE_URL, e.g. "
+                "sqlite:///./durablec.db or postgresql://user@host/dbname"
+            ) from None
+        # The URL as messages show it: never the password.
+        self.url = parsed.render_as_string(hide_password=True)
+        self.backend: Backend = backend_for(parsed)
+        try:
+            self.engine: Engine = create_engine(parsed, **self.backend.engine_options())
+        except Exception as exc:
+            raise JournalError(
+                f"cannot open the journal database {self.url}: {_reason(exc)}; check the URL "
+                "(--db or DURABLEC_DATABASE_URL) and that its database driver is installed"
+            ) from exc
+        self.backend.configure(self.engine)
+        self._ensure_schema()
+        self._prepared: dict[tuple[str, ...], Prepared] = {}
+        self._lastrowid = self.backend.reports_lastrowid
+        self._insert_step = self.prepare(
+            ("insert_step",), lambda: _INSERT_STEP if self._lastrowid else _INSERT_STEP_RETURNING
+        )
+        self._committers: dict[asyncio.AbstractEventLoop, Committer] = {}
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def failures(self, run_id: str) -> Iterator[None]:
+        """Database errors while executing run ``run_id``, as a JournalError saying what to do."""
+        try:
+            yield
+        except SQLAlchemyError as exc:
+            raise JournalError(
+                f"run {run_id}: the journal at {self.url} failed: {_reason(exc)}; what it recorded "
+                f"is kept, and once the database accepts writes `durablec run --run-id {run_id}` "
+                "or a worker resumes the run from its last recorded step"
+            ) from exc
+
+    def _ensure_schema(self) -> None:
+        for last in (False, True):
+            try:
+                self._prepare_schema()
+                return
+            except JournalError:
+                raise
+            except Exception as exc:
+                # Another process may have created the tables (or the version row) between our
+                # look and our CREATE: look again, once. An error that persists is reported.
+                if not last:
+                    continue
+                raise JournalError(
+                    f"cannot use the journal database {self.url}: {_reason(exc)}; check the URL "
+                    f"(--db or DURABLEC_DATABASE_URL) and {self.backend.reach_hint}"
+                ) from exc
+
+    def _prepare_schema(self) -> None:
+        with self.engine.begin() as conn:
+            stored = None
+            if sa_inspect(conn).has_table(meta.name):
+                stored = conn.execute(
+                    select(meta.c.value).where(meta.c.key == "schema_version")
+                ).scalar_one_or_none()
+            # Before create_all: a newer journal must not gain the tables this version knows.
+            if stored is not None and int(stored) > SCHEMA_VERSION:
+                raise JournalError(
+                    f"the journal at {self.url} has schema version {stored}, newer than this "
+                    f"durablec understands ({SCHEMA_VERSION}); it was left unchanged. Upgrade "
+                    "durablec to the version that wrote it, or use another journal (--db or "
+                    "DURABLEC_DATABASE_URL)"
+                )
+            SQLModel.metadata.create_all(conn, tables=list(TABLES))
+            if stored is None:
+                conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
+                self.backend.install_wakeups(conn)
+                return
+            version = int(stored)
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[target]:
+                    conn.exec_driver_sql(statement)
+            if version < 2:
+                self.backend.install_wakeups(conn)
+            if version != SCHEMA_VERSION:
+                conn.execute(
+                    update(meta)
+                    .where(meta.c.key == "schema_version")
+                    .values(value=str(SCHEMA_VERSION))
+                )
+
+    @contextmanager
+    def writing(self) -> Iterator[Committer]:
+        """The group committer of the running event loop, held while an execution writes."""
+        loop = asyncio.get_running_loop()
+        committer = self._committers.get(loop)
+        if committer is None:
+
+            def forget() -> None:
+                self._committers.pop(loop, None)
+
+            committer = self._committers[loop] = Committer(self.engine, loop, on_idle=forget)
+        committer.use()
+        try:
+            yield committer
+        finally:
+            committer.release()
+
+    def prepare(self, key: tuple[str, ...], build: Callable[[], ClauseElement]) -> Prepared:
+        """The statement named by ``key`` (a kind and its columns), built and compiled once for
+        this database: for the writes every run makes."""
+        found = self._prepared.get(key)
+        if found is None:
+            found = self._prepared[key] = Prepared(build(), self.engine.dialect)
+        return found
+
+    def insert_step(self, conn: Connection, values: dict[str, Any]) -> int | None:
+        """Record one attempt (the caller commits); None when the lease was lost."""
+        result = self._insert_step.execute(conn, values)
+        if self._lastrowid:
+            return result.lastrowid if result.rowcount == 1 else None
+        step_id: int | None = result.scalar_one_or_none()
+        return step_id
+
+    def load_steps(self, conn: Connection, run_id: str) -> Sequence[Any]:
+        """What replay needs of the run's whole journal (REPLAY_COLUMNS), in recording order, in
+        one query. Payloads stay bytes: each is unpickled only when its step is replayed."""
+        return conn.execute(_LOAD_STEPS, {"run_id": run_id}).all()
+
+    def load_result(self, conn: Connection, step_id: int) -> bytes | None:
+        """One step's recorded payload, for a step recorded earlier in this same execution."""
+        payload: bytes | None = conn.execute(
+            select(steps.c.result).where(steps.c.id == step_id)).scalar_one_or_none()
+        return payload
+
+
+class Prepared:
+    """A Core statement compiled once and executed as driver SQL.
+
+    Executed through the SQLAlchemy connection (so its events and error handling apply), it
+    skips what a Core ``execute`` repeats on every call: the cache-key walk and the bind
+    processing. Parameters go to the driver as they are, so they must be plain values that the
+    driver accepts for the column types (str, int, float, bool, bytes, None).
+    """
+
+    __slots__ = ("sql", "order")
+
+    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
+        self.sql = str(compiled)
+        self.order: tuple[str, ...] | None = (
+            tuple(compiled.positiontup) if compiled.positiontup else None
+        )
+
+    def execute(self, conn: Connection, values: dict[str, Any]) -> CursorResult[Any]:
+        order = self.order
+        params: Any = tuple([values[name] for name in order]) if order is not None else values
+        return conn.exec_driver_sql(self.sql, params)
+
+
+def _reason(exc: Exception) -> str:
+    """The first line of the driver's own message (SQLAlchemy wraps it in several lines)."""
+    cause = exc.orig if isinstance(exc, DBAPIError) else exc
+    lines = str(cause).strip().splitlines()
+    return lines[0] if lines else type(cause).__name__

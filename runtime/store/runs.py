@@ -1,0 +1,214 @@
+"""Store operations on run rows: create, read, list, and every change of a run's state.
+
+Each function is one transaction (or, for the ``*_write`` ones, one write of a group commit).
+The writes of a lease holder are fenced by its epoch (:func:`~.schema.held`): they match nothing
+once the run was taken over or cancelled, and say so by returning False.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, Final
+
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, exists, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from durablec.errors import RunNotFoundError
+from durablec.runtime.model import TERMINAL, RunRecord, RunRows
+from durablec.runtime.store.database import Journal, now
+from durablec.runtime.store.schema import events, held, runs, steps
+
+__all__ = [
+    "RELEASED", "cancel", "find_run", "finish_write", "get_run", "insert_run", "insert_run_write",
+    "list_runs", "missing", "record", "reset_for_retry", "run_rows", "suspend", "update_held", "wake",
+    "wake_in",
+]
+
+RELEASED: Final[Mapping[str, None]] = MappingProxyType(
+    {"lease_owner": None, "lease_host": None, "lease_pid": None, "lease_expires_at": None})
+"""A run's lease columns when nobody holds it."""
+
+
+def record(row: Any) -> RunRecord:
+    """The record of a ``durablec_runs`` row read with all its columns."""
+    return RunRecord(**row._mapping)  # Row._mapping: SQLAlchemy's public name-to-value view
+
+
+def get_run(journal: Journal, run_id: str) -> RunRecord:
+    """The run ``run_id``; RunNotFoundError when the journal has no such run."""
+    found = find_run(journal, run_id)
+    if found is None:
+        raise missing(journal, run_id)
+    return found
+
+
+def missing(journal: Journal, run_id: str) -> RunNotFoundError:
+    """The error for a run id the journal does not have."""
+    return RunNotFoundError(f"no run {run_id!r} in the journal at {journal.url}")
+
+
+def find_run(
+    journal: Journal, run_id: str | None = None, *, task_id: str | None = None,
+    idempotency_key: str | None = None,
+) -> RunRecord | None:
+    """The run with this id, or the run of ``task_id`` started with ``idempotency_key``."""
+    where: ColumnElement[bool] = (
+        runs.c.id == run_id if idempotency_key is None
+        else and_(runs.c.task_id == task_id, runs.c.idempotency_key == idempotency_key)
+    )
+    with journal.begin() as conn:
+        row = conn.execute(select(runs).where(where)).one_or_none()
+    return None if row is None else record(row)
+
+
+def insert_run(journal: Journal, values: dict[str, Any]) -> bool:
+    """Insert a new run's row; False when its id, or its task's idempotency key, is taken."""
+    try:
+        with journal.begin() as conn:
+            conn.execute(insert(runs).values(values))
+        return True
+    except IntegrityError:
+        # Only a taken id or key means "exists"; any other constraint is a bug to report.
+        if find_run(journal, values["id"], task_id=values["task_id"],
+                    idempotency_key=values.get("idempotency_key")) is None:
+            raise
+        return False
+
+
+def insert_run_write(journal: Journal, values: dict[str, Any]) -> Callable[[Connection], Any]:
+    """A new run's insert as a write for the group commit (prepared once per column set)."""
+    statement = journal.prepare(("insert_run", *values), lambda: insert(runs).values(
+        {name: bindparam(name, type_=runs.c[name].type) for name in values}))
+    return lambda conn: statement.execute(conn, values)
+
+
+def finish_write(
+    journal: Journal, run_id: str, epoch: int, values: dict[str, Any]
+) -> Callable[[Connection], bool]:
+    """A lease holder's last update of its run as a write for the group commit, so that it
+    shares the transaction of the run's last steps; the write returns False when the lease was
+    lost."""
+    values = {**values, "updated_at": now()}
+    statement = journal.prepare(("finish", *values), lambda: update(runs).where(
+        held(bindparam("fence_run"), bindparam("fence_epoch"))).values(
+        {name: bindparam(name, type_=runs.c[name].type) for name in values}))
+    values["fence_run"] = run_id
+    values["fence_epoch"] = epoch
+    return lambda conn: statement.execute(conn, values).rowcount == 1
+
+
+def update_held(journal: Journal, run_id: str, epoch: int, values: dict[str, Any]) -> bool:
+    """A lease holder's update of its run; False when the lease was lost."""
+    with journal.begin() as conn:
+        return conn.execute(
+            update(runs).where(held(run_id, epoch)).values(**values, updated_at=now())
+        ).rowcount == 1
+
+
+def suspend(
+    journal: Journal, run_id: str, epoch: int, *, status: str, wake_at: float | None,
+    waiting_for: str | None, error_message: str | None,
+) -> None:
+    """Park a run (sleeping, waiting, paused) and give up its lease. A run that waits for an
+    event or a child run that has already arrived is made pending again at once."""
+    with journal.begin() as conn:
+        written = conn.execute(
+            update(runs).where(held(run_id, epoch)).values(
+                status=status, wake_at=wake_at, waiting_for=waiting_for,
+                error_message=error_message, updated_at=now(), **RELEASED,
+            )
+        ).rowcount
+        # What we wait for may have arrived while we were deciding to wait.
+        if written and status == "waiting" and waiting_for is not None:
+            if _arrived(conn, run_id, waiting_for):
+                wake_in(conn, run_id, waiting_for)
+
+
+def wake(journal: Journal, run_id: str, waiting_for: str) -> None:
+    """Make the run pending if it waits for ``waiting_for`` (an event name, or ``run:ID``)."""
+    with journal.begin() as conn:
+        wake_in(conn, run_id, waiting_for)
+
+
+def wake_in(conn: Connection, run_id: str, waiting_for: str) -> None:
+    """:func:`wake`, in the caller's transaction."""
+    conn.execute(
+        update(runs)
+        .where(runs.c.id == run_id, runs.c.status == "waiting", runs.c.waiting_for == waiting_for)
+        .values(status="pending", wake_at=None, updated_at=now())
+    )
+
+
+def _arrived(conn: Connection, run_id: str, waiting_for: str) -> bool:
+    if waiting_for.startswith("run:"):
+        child = conn.execute(
+            select(runs.c.status).where(runs.c.id == waiting_for[4:])
+        ).scalar_one_or_none()
+        return child is None or child in TERMINAL
+    found = conn.execute(
+        select(exists().where(
+            events.c.run_id == run_id, events.c.name == waiting_for,
+            events.c.consumed_key.is_(None),
+        ))
+    ).scalar()
+    return bool(found)
+
+
+def reset_for_retry(journal: Journal, run_id: str) -> None:
+    """Make a finished or paused run pending for one more attempt: its failed steps are no
+    longer final, so they run again, and everything that completed is replayed."""
+    with journal.begin() as conn:
+        conn.execute(
+            update(steps)
+            # A failed body row stays final: it ends the body's budget of attempts, and the
+            # resume restarts the body from its last checkpoint with a new one.
+            .where(steps.c.run_id == run_id, steps.c.outcome == "error", steps.c.final,
+                   steps.c.kind != "body")
+            .values(final=False)
+        )
+        conn.execute(
+            update(runs)
+            .where(runs.c.id == run_id)
+            .values(status="pending", attempt=runs.c.attempt + 1, result=None,
+                    error_type=None, error_message=None, finished_at=None, wake_at=None,
+                    updated_at=now())
+        )
+
+
+def run_rows(journal: Journal, run_id: str) -> RunRows:
+    """The run's row, its step attempts and its events as stored, in recording order."""
+    with journal.begin() as conn:
+        run = conn.execute(select(runs).where(runs.c.id == run_id)).one_or_none()
+        if run is None:
+            raise missing(journal, run_id)
+        attempts = conn.execute(select(steps).where(steps.c.run_id == run_id).order_by(steps.c.id))
+        sent = conn.execute(select(events).where(events.c.run_id == run_id).order_by(events.c.id))
+        # Row._mapping is SQLAlchemy's public mapping view of a row.
+        return RunRows(dict(run._mapping), [dict(row._mapping) for row in attempts],
+                       [dict(row._mapping) for row in sent])
+
+
+def cancel(journal: Journal, run_id: str) -> None:
+    """End the run as cancelled; bumping the epoch fences out its executor, which stops."""
+    at = now()
+    with journal.begin() as conn:
+        conn.execute(
+            update(runs)
+            .where(runs.c.id == run_id)
+            .values(status="cancelled", lease_epoch=runs.c.lease_epoch + 1, lease_owner=None,
+                    lease_expires_at=None, finished_at=at, updated_at=at)
+        )
+
+
+def list_runs(
+    journal: Journal, *, status: str | None = None, task_id: str | None = None, limit: int = 100,
+) -> list[RunRecord]:
+    """Runs, newest first, optionally of one status and one task."""
+    query = select(runs).order_by(runs.c.created_at.desc()).limit(limit)
+    if status is not None:
+        query = query.where(runs.c.status == status)
+    if task_id is not None:
+        query = query.where(runs.c.task_id == task_id)
+    with journal.begin() as conn:
+        return [record(row) for row in conn.execute(query)]
