@@ -303,7 +303,7 @@ def test_a_result_that_cannot_be_pickled(tmp: Path, any_cli: Cli) -> None:
     site = line_of("    return await make_lock()")
     assert f"{tmp / 'tasks.py'}:{site}:12: run L, step 0: the result of `make_lock`" in message
     assert "(a _thread.lock) cannot be journaled" in message
-    assert "Return a serializable value, or add `# durablec: skip`" in message
+    assert "declare its class with `durablec.resource`" in message and "`@durablec.step`" in message
     after = cli.dump()
     # The one change: run L, paused with that reason; no step row; nothing earlier touched.
     assert without_run(after, "L") == before

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import update
 
 import durablec
-from durablec.runtime.journal import runs
+from durablec.runtime.store.schema import runs
 from durablec.runtime.observer import StepEvent, StepObserver, StepOutcome, observe
 from durablec.runtime.runner import journal_for
 

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from durablec.runtime.journal import Journal, runs
+from durablec.runtime.store import Journal
+from durablec.runtime.store.schema import runs
 from durablec.runtime import schedstore
 from durablec.runtime.schedstore import Firer, get, set_paused, slot_run_id
 from durablec.runtime.schedule import Cron

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 import durablec
 from durablec.errors import RunSuspendedError
-from durablec.runtime.journal import runs, steps
+from durablec.runtime.store.schema import runs, steps
 from durablec.runtime.runner import journal_for
 
 from helpers import Loader, finals_per_attempt_scope, force_due, step_rows

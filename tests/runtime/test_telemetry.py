@@ -17,7 +17,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from sqlalchemy import inspect, select, text
 
 import durablec
-from durablec.runtime.journal import SCHEMA_VERSION, Journal, meta
+from durablec.runtime.store import SCHEMA_VERSION, Journal
+from durablec.runtime.store.schema import meta
 from durablec.runtime.observer import observer
 from durablec.runtime.telemetry import instrument
 from durablec.runtime.worker import work
