@@ -25,8 +25,11 @@ RUN_STATUSES: Final[tuple[RunStatus, ...]] = get_args(RunStatus)
 TERMINAL: Final[frozenset[str]] = frozenset({"completed", "failed", "dead_lettered", "cancelled"})
 """The statuses a run never leaves (except by ``retry``)."""
 
-StepOutcome = Literal["ok", "error", "stop"]
-StepKind = Literal["call", "await", "iter", "enter", "exit", "child"]
+StepOutcome = Literal["ok", "error", "stop", "live", "cancelled"]
+"""``live``: a resource entered or opened (never replayed); ``cancelled``: a child its group
+cancelled."""
+StepKind = Literal["call", "await", "iter", "enter", "exit", "child", "task", "body"]
+"""``task``: a task created by task code; ``body``: a failed attempt of the task body itself."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ def test_crash_at_the_charge_by_callee_then_resume(durablec_db: str) -> None:
     run_id = crash(orders.process_order, "A1", at="payments.charge", db=durablec_db)
     # Killed as the charge's attempt began: before its code ran, and nothing of it recorded.
     assert orders.SIDE_EFFECTS == ["fetch A1"]
-    steps = Client(durablec_db).steps(run_id)
+    steps = Client(durablec_db).timeline(run_id).steps
     assert [(s.key, s.callee) for s in steps] == [("0", "db.fetch_order")]  # nothing of step 1
     assert Client(durablec_db).get(run_id).status == "running"
 
@@ -44,18 +44,18 @@ def test_crash_by_step_key_runs_no_cleanup_and_writes_nothing_more(durablec_db: 
     run_id = crash(orders.with_cleanup, at="1", db=durablec_db)
     before = Client(durablec_db).get(run_id)
     assert orders.SIDE_EFFECTS == ["email ops@example.com: started"]  # no `finally` ran
-    assert [s.key for s in Client(durablec_db).steps(run_id)] == ["0"]
+    assert [s.key for s in Client(durablec_db).timeline(run_id).steps] == ["0"]
     assert Client(durablec_db).get(run_id) == before  # the abandoned execution writes no more
 
     assert durablec.run(orders.with_cleanup, db=durablec_db, run_id=run_id) == "done"
     assert orders.SIDE_EFFECTS[1:] == ["email ops@example.com: half way", "cleanup"]
-    assert [s.key for s in Client(durablec_db).steps(run_id)] == ["0", "1"]
+    assert [s.key for s in Client(durablec_db).timeline(run_id).steps] == ["0", "1"]
 
 
 def test_a_crashed_run_can_be_crashed_again_further_on(durablec_db: str) -> None:
     run_id = crash(orders.process_order, "E5", at="1")
     assert crash(orders.process_order, at="2", run_id=run_id) == run_id  # resumed, then killed
-    assert [s.key for s in Client(durablec_db).steps(run_id)] == ["0", "1"]
+    assert [s.key for s in Client(durablec_db).timeline(run_id).steps] == ["0", "1"]
     assert durablec.run(orders.process_order, run_id=run_id)["order_id"] == "E5"
     assert orders.SIDE_EFFECTS == ["fetch E5", "charge 42", "email E5@example.com: Order E5 confirmed"]
 

@@ -21,7 +21,7 @@ def fresh_effects() -> None:
 
 
 def _shape(client: Client, run_id: str) -> list[tuple[str, str, int, str, bool]]:
-    return [(s.key, s.callee, s.attempt, s.outcome, bool(s.final)) for s in client.steps(run_id)]
+    return [(s.key, s.callee, s.attempt, s.outcome, bool(s.final)) for s in client.timeline(run_id).steps]
 
 
 def test_an_hour_sleep_returns_at_once_with_the_journal_of_a_real_run(
@@ -52,7 +52,7 @@ def test_retry_backoffs_are_skipped(durablec_db: str, durablec_client: Client,
     assert charge_id.startswith("ch_")
     assert durablec_time.skipped == pytest.approx(60, abs=1)  # two backoffs of 30 s
     [run] = durablec_client.runs()
-    assert [(s.attempt, s.outcome, bool(s.final)) for s in durablec_client.steps(run.id)] == [
+    assert [(s.attempt, s.outcome, bool(s.final)) for s in durablec_client.timeline(run.id).steps] == [
         (1, "error", False), (2, "error", False), (3, "ok", True)]
 
 
