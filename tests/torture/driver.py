@@ -413,6 +413,8 @@ def _lane(kills: int, rng: random.Random, root: Path, seed: int, server: Server)
         if round_.complete(current):
             _close_round(round_, current, figures)
             return figures
+        if any(state in FAILED for state, _ in current.status.values()):
+            return figures  # it will never complete: the violation is recorded, the round kept
         time.sleep(0.1)  # a run sleeps durably: an idle worker exits, the next one resumes it
 
 
