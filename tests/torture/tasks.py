@@ -39,8 +39,12 @@ class Pending(Exception):
 
 
 def client(url: str) -> httpx.AsyncClient:
-    """The task's HTTP client; its headers tell the server where to log (and as which process)."""
-    return httpx.AsyncClient(base_url=url, timeout=30, headers={
+    """The task's HTTP client; its headers tell the server where to log (and as which process).
+
+    Plain HTTP on loopback: ``verify=False`` spares each execution the CA bundle's loading (a
+    new client per execution and per body attempt; 2 ms instead of 30 to 130 ms of CPU, which a
+    busy machine turned into workers killed before they got anywhere)."""
+    return httpx.AsyncClient(base_url=url, timeout=30, verify=False, headers={
         "X-Torture-Log": os.environ["TORTURE_LOG"], "X-Torture-Pid": str(os.getpid())})
 
 
