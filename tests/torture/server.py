@@ -29,8 +29,10 @@ class Server:
     def __init__(self) -> None:
         self.requests: Counter[str] = Counter()
         self.lock = threading.Lock()
-        self.connections: dict[int, str | None] = {}
-        """Open connections: the pid of the process on the other end once a request said it."""
+        self.serving: dict[int, str] = {}
+        """The requests being handled: the pid of the worker that sent each."""
+        self.dead: set[str] = set()
+        """Workers the driver reaped: a request of theirs still in a socket is dropped unseen."""
         self.http = _Quiet(("127.0.0.1", 0), _handler(self))
         self.http.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.http.server_port}"
@@ -43,13 +45,16 @@ class Server:
             return self.requests[key]
 
     def drain(self, pid: int, timeout: float = 10.0) -> bool:
-        """Wait until no connection of worker ``pid`` (or of a process not known yet) is open:
-        a killed worker's request that was already on its way is served (and logged) before
-        the driver reads the log. False when that took longer than ``timeout``."""
+        """Call when worker ``pid`` is gone: from now on a request of it is dropped unseen (one
+        still in a socket or the accept queue, as if it never arrived), and this waits until
+        those it sent before are answered, so that the log holds all of its lines before the
+        driver reads it. False when that took longer than ``timeout``."""
         deadline = time.monotonic() + timeout
+        with self.lock:
+            self.dead.add(str(pid))
         while time.monotonic() < deadline:
             with self.lock:
-                if all(owner not in (str(pid), None) for owner in self.connections.values()):
+                if str(pid) not in self.serving.values():
                     return True
             time.sleep(0.002)
         return False
@@ -77,25 +82,23 @@ def _handler(server: Server) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive: the client's connection pool is used
 
-        def setup(self) -> None:
-            with server.lock:
-                server.connections[id(self)] = None
-            super().setup()
-
-        def finish(self) -> None:
-            try:
-                super().finish()
-            finally:
-                with server.lock:
-                    server.connections.pop(id(self), None)
-
         def do_POST(self) -> None:  # noqa: N802 - http.server's spelling
             length = int(self.headers.get("Content-Length", 0))
             body: dict[str, Any] = json.loads(self.rfile.read(length) or b"{}")
             key = self.headers["Idempotency-Key"]
             log, pid = self.headers["X-Torture-Log"], self.headers["X-Torture-Pid"]
             with server.lock:
-                server.connections[id(self)] = pid
+                if pid in server.dead:
+                    self.close_connection = True
+                    return
+                server.serving[id(self)] = pid
+            try:
+                self.serve(log, key, pid, body)
+            finally:
+                with server.lock:
+                    del server.serving[id(self)]
+
+        def serve(self, log: str, key: str, pid: str, body: dict[str, Any]) -> None:
             _log(log, "start", key, pid)
             seen = server.count(key)
             if self.path == "/poll":
