@@ -21,6 +21,7 @@ from typing import Any, Final
 import cloudpickle
 
 from durablec.errors import ConfigError, PayloadTooLargeError, TamperedPayloadError
+from durablec.runtime.resources import is_resource
 
 __all__ = ["DEFAULT_MAX_PAYLOAD", "Codec", "canonical_digest", "preview"]
 
@@ -183,6 +184,10 @@ def _canon(obj: object, out: list[str], depth: int) -> None:
         compiled = obj.compile()
         out.append(cls.__qualname__ + "(" + _ADDRESS.sub("", str(compiled)) + ")")
         _canon(dict(compiled.params), out, depth + 1)
+    elif is_resource(obj):
+        # A client or connection handed to a helper: plumbing, a new one in each execution, its
+        # state (pool, cookies, headers) no part of the call's meaning.
+        out.append("resource:" + cls.__module__ + "." + cls.__qualname__)
     elif hasattr(obj, "__dict__") and not callable(obj):
         out.append(type(obj).__qualname__ + "(")
         _canon(vars(obj), out, depth + 1)

@@ -1,6 +1,12 @@
-"""The seed article's order task against a fake payment API that fails transiently.
+"""The seed article's order task, charging through a real payments API over HTTP with httpx.
 
-Run it:  durablec run examples/orders/orders.py:process_order --args '["o-1"]'
+The API (examples/payments_server.py) fails transiently: it answers 503 to the first requests of
+each idempotency key. `r.raise_for_status()` raises out of the task body, and the task's retry
+policy retries it from its last checkpoint: `fetch_order` replays, the POST runs again with the
+same `Idempotency-Key`.
+
+Run it:  python examples/payments_server.py 8000 &
+         PAYMENTS_URL=http://127.0.0.1:8000 durablec run examples/orders/orders.py:process_order --args '["o-1"]'
 Set ORDERS_STEP_DELAY (seconds) to slow each step down, e.g. to kill it mid-way.
 """
 
@@ -10,10 +16,13 @@ import asyncio
 import os
 from dataclasses import dataclass
 
+import httpx
+
 import durablec
 from durablec import Retry, task
 
 _DELAY = float(os.environ.get("ORDERS_STEP_DELAY", "0"))
+PAYMENTS_URL = os.environ.get("PAYMENTS_URL", "http://127.0.0.1:8000")
 
 
 @dataclass
@@ -21,36 +30,6 @@ class Order:
     id: str
     email: str
     total: int
-
-
-@dataclass
-class Charge:
-    id: str
-    amount: int
-
-
-class PaymentGatewayError(Exception):
-    """The fake gateway's transient failure."""
-
-
-class FakePayments:
-    """Charges are idempotent by key, like Stripe's: the same key never charges twice."""
-
-    def __init__(self) -> None:
-        self.charges: dict[str, Charge] = {}
-        self.calls = 0
-
-    async def charge(self, amount: int, idempotency_key: str) -> Charge:
-        self.calls += 1
-        await asyncio.sleep(_DELAY)
-        if self.calls % 3 == 1:
-            raise PaymentGatewayError(f"gateway timeout (call {self.calls})")
-        charge = self.charges.setdefault(
-            idempotency_key, Charge(f"ch_{len(self.charges) + 1}", amount))
-        return charge
-
-
-payments = FakePayments()
 
 
 async def fetch_order(order_id: str) -> Order:
@@ -66,6 +45,10 @@ async def send_email(to: str, subject: str) -> str:
 @task(id="process-order", retry=Retry.exponential(initial=0.1, max_attempts=5), timeout=30)
 async def process_order(order_id: str) -> dict[str, str]:
     order = await fetch_order(order_id)
-    charge = await payments.charge(order.total, idempotency_key=durablec.idempotency_key())
+    async with httpx.AsyncClient(base_url=PAYMENTS_URL) as client:
+        r = await client.post("/charges", json={"amount": order.total},
+                              headers={"Idempotency-Key": durablec.idempotency_key()})
+        r.raise_for_status()
+        charge = r.json()
     await send_email(order.email, f"Order {order_id} confirmed")
-    return {"order_id": order_id, "charge_id": charge.id}
+    return {"order_id": order_id, "charge_id": charge["id"]}

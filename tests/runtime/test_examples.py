@@ -15,4 +15,8 @@ def test_demo_builds_kills_resumes_and_shows_the_timeline(tmp_path: Path) -> Non
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert "killed (exit -9)" in demo.stdout
     assert '"charge_id": "ch_1"' in demo.stdout  # one charge, through retries and the kill
+    # The payments server (real HTTP on loopback) was asked again after the kill with the same
+    # idempotency key, and made one charge.
+    assert "(2 answered 503), charge {\"id\": \"ch_1\"" in demo.stdout
+    assert "1 charge made, through the retries and the kill" in demo.stdout
     assert "status completed" in demo.stdout.replace("\n", " ")
