@@ -4,8 +4,9 @@ them (entered live in every execution, through the sleep's suspension too) again
 loopback server (:mod:`tests.torture.server`), a helper whose request the server refuses at first
 (``r.raise_for_status()`` in the helper's body: the helper is retried), a poll helper that raises
 until the server's counter settles, and a check after an await in the task body that raises
-(the body is retried from its last checkpoint). The driver copies this file next to each journal
-and serves it with `durablec worker`, which compiles it on import.
+(the body is retried from its last checkpoint), and a TaskGroup whose two children (created
+with ``create_task``) run more helpers. The driver copies this file next to each journal and
+serves it with `durablec worker`, which compiles it on import.
 
 Every leaf step appends ``start KEY PID`` and ``end KEY PID`` to the side-effect log
 ($TORTURE_LOG, opened O_APPEND, one ``write`` per line) where KEY is ``RUN/STEP`` from
@@ -158,17 +159,24 @@ async def torture(steps: int, big: int, nap: float, url: str) -> dict[str, str]:
         settled = await settle(http, "settled", durablec.idempotency_key())
         await durablec.sleep(nap)
         left, right = await asyncio.gather(helper("h0", 3, http), helper("h1", 4, http))
+        # Children created in a TaskGroup: keyed by creation order, whichever finishes first.
+        async with asyncio.TaskGroup() as group:
+            first = group.create_task(helper("g0", 2, http))
+            second = group.create_task(helper("g1", 3, http))
+        grouped = first.result() + second.result()
         tail = await work("tail", 16, 0.005, durablec.idempotency_key())
     return {"digest": digest.hexdigest(), "measured": measured, "flaky": flakes, "left": left,
-            "right": right, "tail": tail.hex(), "checked": checked.hex(), "settled": settled}
+            "right": right, "tail": tail.hex(), "checked": checked.hex(), "settled": settled,
+            "grouped": grouped}
 
 
 def leaf_steps(steps: int) -> int:
     """The leaf steps of a run (callees in the driver's LEAF_CALLEES): the loop's, each remote
     step's request too; big, measure, flaky, the checked request, settle and its request; the
-    helpers' 3 + 4 steps and their remote steps' requests; tail."""
+    helpers' 3 + 4 steps and their remote steps' requests; the task group's 2 + 3 and theirs;
+    tail."""
     remotes = sum(1 for index in range(steps) if remote_fails(index) is not None)
-    return steps + remotes + 3 + 1 + 2 + (3 + 1) + (4 + 1) + 1
+    return steps + remotes + 3 + 1 + 2 + (3 + 1) + (4 + 1) + (2 + 1) + (3 + 1) + 1
 
 
 def expected(steps: int, big: int) -> dict[str, str]:
@@ -188,4 +196,4 @@ def expected(steps: int, big: int) -> dict[str, str]:
             "measured": f"{len(payload)}:{hashlib.sha256(payload).hexdigest()}",
             "flaky": "flaky", "left": helped("h0", 3), "right": helped("h1", 4),
             "tail": value("tail", 16).hex(), "checked": value("check", 8).hex(),
-            "settled": "settled"}
+            "settled": "settled", "grouped": helped("g0", 2) + helped("g1", 3)}
