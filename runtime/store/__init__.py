@@ -8,7 +8,7 @@ returns frozen records (``durablec.runtime.model``), never rows.
 - database.py: opening a journal, schema creation and migration, the hot-path step insert and
   replay load, group commit (committer.py)
 - schema.py: the tables; backend.py: SQLite and PostgreSQL; notify.py: PostgreSQL wake-ups
-- runs.py, leases.py, events.py, timeline.py: the operations, by what they touch
+- runs.py, leases.py, events.py, timeline.py, traces.py: the operations, by what they touch
 """
 
 from sqlalchemy.exc import SQLAlchemyError as DatabaseError  # any error of a database or driver
@@ -37,6 +37,7 @@ from durablec.runtime.store.runs import (
     insert_run_write,
     list_runs,
     reset_for_retry,
+    run_counts,
     run_rows,
     suspend,
     update_held,
@@ -44,12 +45,14 @@ from durablec.runtime.store.runs import (
 )
 from durablec.runtime.store.schema import SCHEMA_VERSION
 from durablec.runtime.store.timeline import ArgsPreview, timeline
+from durablec.runtime.store.traces import begin_execution, end_execution, keep_trace, load_trace
 
 __all__ = [
     "DEFAULT_URL", "RELEASED", "SCHEMA_VERSION", "ArgsPreview", "Backend", "Choose", "Committer",
-    "DatabaseError", "Journal", "Taken", "Write", "cancel", "claim_due", "claim_on_queue",
-    "database_url", "deliver_event", "find_run", "finish_write", "get_run", "insert_run",
-    "insert_run_write", "leased_on_host", "list_runs", "listen", "now", "renew",
-    "reset_for_retry", "run_rows", "suspend", "take_event", "take_lease", "take_over", "timeline",
-    "update_held", "wake",
+    "DatabaseError", "Journal", "Taken", "Write", "begin_execution", "cancel", "claim_due",
+    "claim_on_queue", "database_url", "deliver_event", "end_execution", "find_run",
+    "finish_write", "get_run", "insert_run", "insert_run_write", "keep_trace", "leased_on_host",
+    "list_runs", "listen", "load_trace", "now", "renew", "reset_for_retry", "run_counts",
+    "run_rows", "suspend", "take_event", "take_lease", "take_over", "timeline", "update_held",
+    "wake",
 ]

@@ -11,18 +11,29 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, exists, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from durablec.errors import RunNotFoundError
-from durablec.runtime.model import TERMINAL, RunRecord, RunRows
+from durablec.runtime.model import TERMINAL, RunCount, RunRecord, RunRows
 from durablec.runtime.store.database import Journal, now
 from durablec.runtime.store.schema import events, held, runs, steps
 
 __all__ = [
     "RELEASED", "cancel", "find_run", "finish_write", "get_run", "insert_run", "insert_run_write",
-    "list_runs", "missing", "record", "reset_for_retry", "run_rows", "suspend", "update_held", "wake",
-    "wake_in",
+    "list_runs", "missing", "record", "reset_for_retry", "run_counts", "run_rows", "suspend",
+    "update_held", "wake", "wake_in",
 ]
 
 RELEASED: Final[Mapping[str, None]] = MappingProxyType(
@@ -212,3 +223,17 @@ def list_runs(
         query = query.where(runs.c.task_id == task_id)
     with journal.begin() as conn:
         return [record(row) for row in conn.execute(query)]
+
+
+def run_counts(journal: Journal) -> list[RunCount]:
+    """Runs per task, queue and status; ``due`` counts those a worker could claim now (pending,
+    or sleeping and waiting past their ``wake_at``): the queue depth."""
+    due = or_(runs.c.status == "pending",
+              and_(runs.c.status.in_(("sleeping", "waiting")), runs.c.wake_at <= now()))
+    query = (
+        select(runs.c.task_id, runs.c.queue, runs.c.status, func.count(),
+               func.count().filter(due))
+        .group_by(runs.c.task_id, runs.c.queue, runs.c.status)
+    )
+    with journal.begin() as conn:
+        return [RunCount(*row) for row in conn.execute(query)]
