@@ -14,6 +14,7 @@ from typing import Any, Final
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Table,
     and_,
     bindparam,
     exists,
@@ -31,9 +32,9 @@ from durablec.runtime.store.database import Journal, now
 from durablec.runtime.store.schema import events, held, runs, steps
 
 __all__ = [
-    "RELEASED", "cancel", "find_run", "finish_write", "get_run", "insert_run", "insert_run_write",
-    "list_runs", "missing", "record", "reset_for_retry", "run_counts", "run_rows", "suspend",
-    "update_held", "wake", "wake_in",
+    "RELEASED", "cancel", "find_run", "finish_write", "get_run", "insert_run", "insert_run_rows",
+    "insert_run_write", "list_runs", "missing", "record", "reset_for_retry", "run_counts",
+    "run_rows", "suspend", "update_held", "wake", "wake_in",
 ]
 
 RELEASED: Final[Mapping[str, None]] = MappingProxyType(
@@ -198,6 +199,22 @@ def run_rows(journal: Journal, run_id: str) -> RunRows:
         # Row._mapping is SQLAlchemy's public mapping view of a row.
         return RunRows(dict(run._mapping), [dict(row._mapping) for row in attempts],
                        [dict(row._mapping) for row in sent])
+
+
+def insert_run_rows(journal: Journal, rows: RunRows) -> None:
+    """Write a run's rows as :func:`run_rows` read them (an exported history) into a journal
+    without that run, in one transaction. Rows may lack newer columns (their defaults apply);
+    columns the tables do not have are left out."""
+    with journal.begin() as conn:
+        conn.execute(insert(runs).values(_known(runs, rows.run)))
+        if rows.steps:
+            conn.execute(insert(steps), [_known(steps, row) for row in rows.steps])
+        if rows.events:
+            conn.execute(insert(events), [_known(events, row) for row in rows.events])
+
+
+def _known(table: Table, row: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in row.items() if name in table.c}
 
 
 def cancel(journal: Journal, run_id: str) -> None:
