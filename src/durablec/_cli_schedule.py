@@ -9,7 +9,7 @@ import click
 
 from durablec._cli_runs import _db_option, _json_arg, _lint_option, _load_task
 from durablec.runtime.client import Client
-from durablec.runtime.schedstore import ScheduleInfo
+from durablec.runtime.scheduler import ScheduleInfo
 from durablec.runtime.schedule import DEFAULT_CATCHUP_LIMIT, catchup_of, utc
 
 __all__ = ["schedule"]
