@@ -3,7 +3,10 @@
 Nothing else in the runtime imports SQLAlchemy. Callers hold a :class:`Journal` (an engine on
 one database, its :class:`~.backend.Backend` capabilities and prepared statements) and call the
 operations below; each is one transaction, or one write of a group commit (``*_write``), and
-returns frozen records (``durablec.runtime.model``), never rows.
+returns frozen records (``durablec.runtime.model``; a schedule's in schedules.py), never rows.
+An operation that decides inside its transaction takes the decision as a function of what it
+read (``claim_on_queue``'s ``choose``, ``fire_schedule``'s ``decide``), so that the store
+imports nothing above it.
 
 - database.py: opening a journal, schema creation and migration, the hot-path step insert and
   replay load, group commit (committer.py)

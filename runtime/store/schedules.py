@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 ScheduleSource = Literal["code", "api"]
-"""Where a schedule comes from: a task's ``@task(cron=...)``, or a Client / ``durablec schedule``."""
+"""Where a schedule comes from: a task's ``@task(cron=...)``, or Client / ``durablec schedule``."""
 
 
 @dataclass(frozen=True, slots=True)
