@@ -31,14 +31,14 @@ async def now() -> datetime:
     """
     scope = run_scope()
     if scope is not None and scope.run.run_id.startswith("schedule:"):
-        # Imported here: the schedule store is needed only by runs that schedules start.
-        from durablec.runtime.schedstore import SLOT_RUN_PREFIX, take_slot
+        # Imported here: the scheduler is needed only by runs that schedules start.
+        from durablec.runtime.scheduler import SLOT_RUN_PREFIX
         from durablec.runtime.schedule import utc
 
         assert scope.run.run_id.startswith(SLOT_RUN_PREFIX)
         run = scope.run
         # Inside the step of this await, the active scope's path is the step's key.
-        slot = take_slot(run.journal, run.run_id, run.epoch, scope.path)
+        slot = store.take_slot(run.journal, run.run_id, run.epoch, scope.path)
         if slot is not None:
             return utc(slot)
     return datetime.fromtimestamp(_clock(), timezone.utc)

@@ -7,14 +7,14 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from durablec.errors import DurablecError, RunFailedError, RunSuspendedError, UsageError
-from durablec.runtime import schedstore, store
+from durablec.runtime import scheduler, store
 from durablec.runtime.control import Suspend
 from durablec.runtime.creation import create_run
 from durablec.runtime.engine import run_scope
 from durablec.runtime.lease import Owner
 from durablec.runtime.model import TERMINAL, RunInfo, RunRows, Timeline
 from durablec.runtime.runner import Outcome, execute, journal_for, outcome_of, start
-from durablec.runtime.schedstore import ScheduleInfo
+from durablec.runtime.scheduler import ScheduleInfo
 from durablec.runtime.schedule import DEFAULT_CATCHUP_LIMIT, Catchup, Cron
 from durablec.runtime.serde import Codec, preview
 from durablec.runtime.store import Journal
@@ -270,28 +270,28 @@ class Client:
         workers that load the task. ``id`` defaults to the task id and a random suffix."""
         made = Cron.of(cron, timezone=timezone, catchup=catchup, catchup_limit=catchup_limit,
                        overlap=overlap)
-        return schedstore.add(self.journal, task, made, tuple(args), dict(kwargs or {}),
-                              schedule_id=id)
+        return scheduler.add(self.journal, task, made, tuple(args), dict(kwargs or {}),
+                             schedule_id=id)
 
     def schedule(self, schedule_id: str) -> ScheduleInfo:
-        return schedstore.get(self.journal, schedule_id)
+        return scheduler.get(self.journal, schedule_id)
 
     def schedules(self, task: str | None = None) -> list[ScheduleInfo]:
         """Every schedule (declared in code or added), by id, optionally of one task id."""
-        return schedstore.list_schedules(self.journal, task)
+        return scheduler.list_schedules(self.journal, task)
 
     def pause_schedule(self, schedule_id: str) -> ScheduleInfo:
-        return schedstore.set_paused(self.journal, schedule_id, True)
+        return scheduler.set_paused(self.journal, schedule_id, True)
 
     def resume_schedule(self, schedule_id: str) -> ScheduleInfo:
         """Fire again from the next slot; the slots passed while paused are not caught up."""
-        return schedstore.set_paused(self.journal, schedule_id, False)
+        return scheduler.set_paused(self.journal, schedule_id, False)
 
     def delete_schedule(self, schedule_id: str) -> None:
         """Delete an added schedule (its runs stay); a schedule declared in code is refused."""
-        schedstore.delete_schedule(self.journal, schedule_id)
+        scheduler.delete_schedule(self.journal, schedule_id)
 
     def trigger_schedule(self, schedule_id: str) -> str:
         """Have a worker of the schedule's task start a run now, paused or busy; returns the id
         that run will have (it exists once a worker has fired it)."""
-        return schedstore.trigger_now(self.journal, schedule_id)
+        return scheduler.trigger_now(self.journal, schedule_id)

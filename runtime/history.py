@@ -34,14 +34,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import Table, insert
-
 from durablec import __version__
 from durablec.errors import TamperedPayloadError, UsageError
 from durablec.runtime.client import Client
 from durablec.runtime.model import RunRows
-from durablec.runtime.store import Journal
-from durablec.runtime.store.schema import events, runs, steps
+from durablec.runtime.store import RELEASED, Journal, insert_run_rows
 from durablec.runtime.observer import StepEvent, StepObserver, observe
 from durablec.runtime.runner import execute
 from durablec.runtime.serde import Codec
@@ -181,27 +178,13 @@ def replay_history(history: History, task: Task[Any, Any]) -> str | None:
     with tempfile.TemporaryDirectory(prefix="durablec-replay-") as scratch:
         journal = Journal(f"sqlite:///{Path(scratch) / 'history.db'}")
         try:
-            _insert(journal, history.rows)
+            # The run unleased, as after a crash. A history of an older format may lack newer
+            # columns (their defaults apply), never more.
+            rows = history.rows
+            insert_run_rows(journal, RunRows({**rows.run, **RELEASED}, rows.steps, rows.events))
             return check_replay(journal, history.rows, task)
         finally:
             journal.close()
-
-
-def _insert(journal: Journal, rows: RunRows) -> None:
-    """Write a history's rows into an empty journal (the run unleased, as after a crash)."""
-    run = {**rows.run, "lease_owner": None, "lease_host": None, "lease_pid": None,
-           "lease_expires_at": None}
-    with journal.begin() as conn:
-        conn.execute(insert(runs).values(_known(runs, run)))
-        if rows.steps:
-            conn.execute(insert(steps), [_known(steps, row) for row in rows.steps])
-        if rows.events:
-            conn.execute(insert(events), [_known(events, row) for row in rows.events])
-
-
-def _known(table: Table, row: dict[str, Any]) -> dict[str, Any]:
-    # A history of an older format may lack newer columns (their defaults apply), never more.
-    return {name: value for name, value in row.items() if name in table.c}
 
 
 def _secret() -> bytes | None:

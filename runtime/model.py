@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass
 from typing import Any, Final, Literal, NamedTuple, get_args
 
 __all__ = [
-    "RUN_STATUSES", "TERMINAL", "EventInfo", "LeaseInfo", "RunInfo", "RunRecord", "RunRows",
-    "RunStatus",
-    "StepInfo", "StepKind", "StepOutcome", "Timeline",
+    "RUN_STATUSES", "TERMINAL", "EventInfo", "LeaseInfo", "OpenExecution", "RunCount", "RunInfo",
+    "RunRecord", "RunRows", "RunStatus", "StepInfo", "StepKind", "StepOutcome", "StoredTrace",
+    "Timeline",
 ]
 
 RunStatus = Literal[
@@ -205,3 +205,36 @@ class RunRows:
     run: dict[str, Any]
     steps: list[dict[str, Any]]
     events: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class RunCount:
+    """How many runs of a task (on a queue) are in a status, and how many of them are due."""
+
+    task_id: str
+    queue: str | None
+    status: str
+    count: int
+    due: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTrace:
+    """A run's OpenTelemetry trace: its root span's ids, the span it is a child of (if any), the
+    sampling flags decided when the run was created, and when that was (the root span's start).
+    Ids are the lowercase hex of W3C ``traceparent``."""
+
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None
+    trace_flags: int
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class OpenExecution:
+    """An execution that started and has not ended (yet, or ever: its process was killed)."""
+
+    span_id: str
+    started_at: float
+    worker: str

@@ -3,7 +3,7 @@ and metrics (docs/telemetry.md). Needs the ``otel`` extra; nothing else in the r
 
 :func:`instrument` installs :class:`Telemetry`, a step observer (observer.py), on OpenTelemetry SDK
 providers. A run's trace outlives any one process: its ids are chosen when the run is created (as
-a child of the creator's active span, if any) and kept in the journal (tracestore.py). Every
+a child of the creator's active span, if any) and kept in the journal (store/traces.py). Every
 execution, on whatever worker, starts its span under the run's root span from those ids; the root
 span itself is emitted once, by the execution that ends the run, with the ids chosen at creation
 and the creation time as its start. An execution that never ended (its process was killed) has
@@ -32,15 +32,14 @@ from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import Decision
 from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, Status, StatusCode, TraceFlags
 
-from durablec.runtime.model import TERMINAL
-from durablec.runtime.store import Journal, now
+from durablec.runtime.model import TERMINAL, OpenExecution, StoredTrace
 from durablec.runtime.observer import StepEvent, StepObserver, StepOutcome, install
-from durablec.runtime.tracestore import (
-    OpenExecution,
-    StoredTrace,
+from durablec.runtime.store import (
+    Journal,
     begin_execution,
     end_execution,
     keep_trace,
+    now,
     run_counts,
 )
 

@@ -1,6 +1,6 @@
 """The worker: claims due runs of the tasks it has loaded and executes them, until stopped.
 
-It fires the cron schedules of its tasks when a slot is due (schedstore.py), and claims runs
+It fires the cron schedules of its tasks when a slot is due (scheduler.py), and claims runs
 (claim.py) whenever it has a free slot and something may be due: woken at once by
 PostgreSQL notifications (store/notify.py) when a run becomes pending, by a run of its own ending, and
 otherwise every ``poll`` seconds (timers, expired leases, SQLite). Stopping is graceful: no new
@@ -25,7 +25,7 @@ from durablec.runtime.heartbeat import heartbeat_for
 from durablec.runtime.lease import Owner
 from durablec.runtime.model import RunRecord
 from durablec.runtime.runner import Outcome, execute, journal_for
-from durablec.runtime.schedstore import Firer
+from durablec.runtime.scheduler import Firer
 from durablec.runtime.store import Journal
 from durablec.runtime.task import Task, lookup, registered
 

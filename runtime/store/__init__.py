@@ -3,12 +3,16 @@
 Nothing else in the runtime imports SQLAlchemy. Callers hold a :class:`Journal` (an engine on
 one database, its :class:`~.backend.Backend` capabilities and prepared statements) and call the
 operations below; each is one transaction, or one write of a group commit (``*_write``), and
-returns frozen records (``durablec.runtime.model``), never rows.
+returns frozen records (``durablec.runtime.model``; a schedule's in schedules.py), never rows.
+An operation that decides inside its transaction takes the decision as a function of what it
+read (``claim_on_queue``'s ``choose``, ``fire_schedule``'s ``decide``), so that the store
+imports nothing above it.
 
 - database.py: opening a journal, schema creation and migration, the hot-path step insert and
   replay load, group commit (committer.py)
 - schema.py: the tables; backend.py: SQLite and PostgreSQL; notify.py: PostgreSQL wake-ups
-- runs.py, leases.py, events.py, timeline.py: the operations, by what they touch
+- runs.py, leases.py, events.py, timeline.py, traces.py, schedules.py: the operations, by what
+  they touch
 """
 
 from sqlalchemy.exc import SQLAlchemyError as DatabaseError  # any error of a database or driver
@@ -34,22 +38,51 @@ from durablec.runtime.store.runs import (
     finish_write,
     get_run,
     insert_run,
+    insert_run_rows,
     insert_run_write,
     list_runs,
     reset_for_retry,
+    run_counts,
     run_rows,
     suspend,
     update_held,
     wake,
 )
+from durablec.runtime.store.schedules import (
+    Decide,
+    FiredSlot,
+    Firing,
+    Reconcile,
+    ScheduleChanges,
+    ScheduleRecord,
+    ScheduleSource,
+    ScheduleTimes,
+    ScheduleWrite,
+    active_schedules,
+    declare_schedules,
+    delete_schedule,
+    find_schedule,
+    fire_schedule,
+    insert_schedule,
+    list_schedules,
+    take_slot,
+    trigger_schedule,
+    update_schedule,
+)
 from durablec.runtime.store.schema import SCHEMA_VERSION
 from durablec.runtime.store.timeline import ArgsPreview, timeline
+from durablec.runtime.store.traces import begin_execution, end_execution, keep_trace, load_trace
 
 __all__ = [
-    "DEFAULT_URL", "RELEASED", "SCHEMA_VERSION", "ArgsPreview", "Backend", "Choose", "Committer",
-    "DatabaseError", "Journal", "Taken", "Write", "cancel", "claim_due", "claim_on_queue",
-    "database_url", "deliver_event", "find_run", "finish_write", "get_run", "insert_run",
-    "insert_run_write", "leased_on_host", "list_runs", "listen", "now", "renew",
-    "reset_for_retry", "run_rows", "suspend", "take_event", "take_lease", "take_over", "timeline",
-    "update_held", "wake",
+    "DEFAULT_URL", "RELEASED", "SCHEMA_VERSION", "ArgsPreview", "Backend", "Choose",
+    "Committer", "DatabaseError", "Decide", "FiredSlot", "Firing", "Journal", "Reconcile",
+    "ScheduleChanges", "ScheduleRecord", "ScheduleSource", "ScheduleTimes", "ScheduleWrite",
+    "Taken", "Write", "active_schedules", "begin_execution", "cancel", "claim_due",
+    "claim_on_queue", "database_url", "declare_schedules", "delete_schedule", "deliver_event",
+    "end_execution", "find_run", "find_schedule", "finish_write", "fire_schedule", "get_run",
+    "insert_run", "insert_run_rows", "insert_run_write", "insert_schedule", "keep_trace",
+    "leased_on_host", "list_runs", "list_schedules", "listen", "load_trace", "now", "renew",
+    "reset_for_retry", "run_counts", "run_rows", "suspend", "take_event", "take_lease",
+    "take_over", "take_slot", "timeline", "trigger_schedule", "update_held", "update_schedule",
+    "wake",
 ]

@@ -17,7 +17,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from durablec.errors import JournalError
 from durablec.runtime.store.notify import WAKEUP_DDL
-from durablec.runtime.store.schema import meta
+from durablec.runtime.store.schema import meta, schedules
 
 __all__ = ["Backend", "PostgreSQL", "SQLite", "backend_for"]
 
@@ -46,6 +46,11 @@ class Backend:
 
     def lock_queue(self, conn: Connection, queue: str) -> None:
         """Serialize the claims of one limited queue until this transaction ends."""
+        raise NotImplementedError
+
+    def lock_schedule(self, conn: Connection, schedule_id: str) -> None:
+        """Take, before the schedule's row is read ``FOR UPDATE SKIP LOCKED``, whatever lock
+        the database needs so that one firer at a time reads and fires it."""
         raise NotImplementedError
 
     def bound_idle_transaction(self, conn: Connection, seconds: float) -> None:
@@ -108,6 +113,11 @@ class SQLite(Backend):
         # A write first: the transaction then holds SQLite's write lock, for every queue.
         conn.execute(update(meta).where(meta.c.key == "schema_version").values(value=meta.c.value))
 
+    def lock_schedule(self, conn: Connection, schedule_id: str) -> None:
+        # A write first: the transaction holds SQLite's write lock before it reads.
+        conn.execute(update(schedules).where(schedules.c.id == schedule_id)
+                     .values(updated_at=schedules.c.updated_at))
+
 
 @dataclass(frozen=True, slots=True)
 class PostgreSQL(Backend):
@@ -126,6 +136,9 @@ class PostgreSQL(Backend):
     def lock_queue(self, conn: Connection, queue: str) -> None:
         conn.execute(select(func.pg_advisory_xact_lock(
             func.hashtextextended("durablec queue " + queue, 0))))
+
+    def lock_schedule(self, conn: Connection, schedule_id: str) -> None:
+        """Nothing: reading the row ``FOR UPDATE SKIP LOCKED`` locks it (or skips it)."""
 
     def bound_idle_transaction(self, conn: Connection, seconds: float) -> None:
         conn.exec_driver_sql(

@@ -11,18 +11,30 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, exists, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from durablec.errors import RunNotFoundError
-from durablec.runtime.model import TERMINAL, RunRecord, RunRows
+from durablec.runtime.model import TERMINAL, RunCount, RunRecord, RunRows
 from durablec.runtime.store.database import Journal, now
 from durablec.runtime.store.schema import events, held, runs, steps
 
 __all__ = [
-    "RELEASED", "cancel", "find_run", "finish_write", "get_run", "insert_run", "insert_run_write",
-    "list_runs", "missing", "record", "reset_for_retry", "run_rows", "suspend", "update_held", "wake",
-    "wake_in",
+    "RELEASED", "cancel", "find_run", "finish_write", "get_run", "insert_run", "insert_run_rows",
+    "insert_run_write", "list_runs", "missing", "record", "reset_for_retry", "run_counts",
+    "run_rows", "suspend", "update_held", "wake", "wake_in",
 ]
 
 RELEASED: Final[Mapping[str, None]] = MappingProxyType(
@@ -189,6 +201,22 @@ def run_rows(journal: Journal, run_id: str) -> RunRows:
                        [dict(row._mapping) for row in sent])
 
 
+def insert_run_rows(journal: Journal, rows: RunRows) -> None:
+    """Write a run's rows as :func:`run_rows` read them (an exported history) into a journal
+    without that run, in one transaction. Rows may lack newer columns (their defaults apply);
+    columns the tables do not have are left out."""
+    with journal.begin() as conn:
+        conn.execute(insert(runs).values(_known(runs, rows.run)))
+        if rows.steps:
+            conn.execute(insert(steps), [_known(steps, row) for row in rows.steps])
+        if rows.events:
+            conn.execute(insert(events), [_known(events, row) for row in rows.events])
+
+
+def _known(table: Table, row: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in row.items() if name in table.c}
+
+
 def cancel(journal: Journal, run_id: str) -> None:
     """End the run as cancelled; bumping the epoch fences out its executor, which stops."""
     at = now()
@@ -212,3 +240,17 @@ def list_runs(
         query = query.where(runs.c.task_id == task_id)
     with journal.begin() as conn:
         return [record(row) for row in conn.execute(query)]
+
+
+def run_counts(journal: Journal) -> list[RunCount]:
+    """Runs per task, queue and status; ``due`` counts those a worker could claim now (pending,
+    or sleeping and waiting past their ``wake_at``): the queue depth."""
+    due = or_(runs.c.status == "pending",
+              and_(runs.c.status.in_(("sleeping", "waiting")), runs.c.wake_at <= now()))
+    query = (
+        select(runs.c.task_id, runs.c.queue, runs.c.status, func.count(),
+               func.count().filter(due))
+        .group_by(runs.c.task_id, runs.c.queue, runs.c.status)
+    )
+    with journal.begin() as conn:
+        return [RunCount(*row) for row in conn.execute(query)]

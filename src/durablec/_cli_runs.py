@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from durablec._cli_common import db_option, json_arg, lint_option, load_task
 from durablec.errors import (
     DurablecError,
     JournalError,
@@ -24,50 +25,11 @@ from durablec.errors import (
 from durablec.exitcodes import ExitCode
 from durablec.runtime.client import Client, result_of
 from durablec.runtime.runner import Outcome, journal_for
-from durablec.runtime.task import Task, as_task
 from durablec.runtime.telemetry_env import telemetry_from_environment
 from durablec.runtime.worker import work
 
 __all__ = ["cancel", "export", "inspect", "replay", "retry", "run", "runs", "send_event", "trigger",
            "worker"]
-
-_db_option = click.option(
-    "--db", default=None, metavar="URL",
-    help="SQLAlchemy URL of the journal (default: $DURABLEC_DATABASE_URL, else ./durablec.db).",
-)
-_lint_option = click.option("--no-lint", is_flag=True, help="Do not refuse code with lint findings.")
-
-
-def _load_task(target: str, lint: bool) -> Task[Any, Any]:
-    from durablec.compiler.importhook import load_target
-
-    found = load_target(target, lint=lint)
-    if isinstance(found, Task):
-        return found
-    if callable(found) and asyncio.iscoroutinefunction(found):
-        return as_task(found)
-    raise UsageError(
-        f"target {target!r} is a {type(found).__name__}, not an async function or a "
-        "@durablec.task; name the `async def` (or task) to run"
-    )
-
-
-def _json_arg(text: str | None, kind: type, option: str) -> Any:
-    if text is None:
-        return kind()
-    shape, example = ("array", "'[21, \"eu\"]'") if kind is list else ("object", "'{\"n\": 2}'")
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(
-            f"{option} {text!r}: not valid JSON ({exc.msg} at column {exc.colno}); pass a JSON "
-            f"{shape}, quoted for the shell, e.g. {option} {example}"
-        ) from None
-    if not isinstance(value, kind):
-        raise UsageError(
-            f"{option} takes a JSON {shape}, not {text!r}; e.g. {option} {example}"
-        )
-    return value
 
 
 def _to_json(value: Any) -> str:
@@ -88,16 +50,16 @@ def _to_json(value: Any) -> str:
 @click.option("--args", "args_json", metavar="JSON", help="Positional arguments, a JSON array.")
 @click.option("--kwargs", "kwargs_json", metavar="JSON", help="Keyword arguments, a JSON object.")
 @click.option("--run-id", default=None, help="Resume this run, or start a run with this id.")
-@_db_option
-@_lint_option
+@db_option
+@lint_option
 def run(
     target: str, args_json: str | None, kwargs_json: str | None, run_id: str | None,
     db: str | None, no_lint: bool,
 ) -> None:
     """Run a task to its end in this process (or resume run ID); its result is printed as JSON."""
-    args = _json_arg(args_json, list, "--args")
-    kwargs = _json_arg(kwargs_json, dict, "--kwargs")
-    task = _load_task(target, not no_lint)
+    args = json_arg(args_json, list, "--args")
+    kwargs = json_arg(kwargs_json, dict, "--kwargs")
+    task = load_task(target, not no_lint)
 
     def started(run_id: str, created: bool) -> None:
         click.echo(f"durablec: run {run_id} ({'started' if created else 'resumed'}, task "
@@ -141,16 +103,16 @@ def run(
 @click.option("--idempotency-key", default=None, help="Start at most one run per key and task.")
 @click.option("--concurrency-key", default=None,
               help="The run's key for its queue's per-key limit (e.g. a tenant id).")
-@_db_option
-@_lint_option
+@db_option
+@lint_option
 def trigger(
     target: str, args_json: str | None, kwargs_json: str | None, idempotency_key: str | None,
     concurrency_key: str | None, db: str | None, no_lint: bool,
 ) -> None:
     """Enqueue a run for a worker and print its id."""
-    args = _json_arg(args_json, list, "--args")
-    kwargs = _json_arg(kwargs_json, dict, "--kwargs")
-    task = _load_task(target, not no_lint)
+    args = json_arg(args_json, list, "--args")
+    kwargs = json_arg(kwargs_json, dict, "--kwargs")
+    task = load_task(target, not no_lint)
     handle = Client(db).enqueue(task, tuple(args), kwargs, idempotency_key=idempotency_key,
                                 concurrency_key=concurrency_key)
     click.echo(handle.run_id)
@@ -168,8 +130,8 @@ def trigger(
               help="At SIGTERM, seconds runs in flight get to reach a checkpoint before they "
                    "are cancelled; either way they are released to other workers.")
 @click.option("--until-idle", is_flag=True, help="Exit once no run is due or running.")
-@_db_option
-@_lint_option
+@db_option
+@lint_option
 def worker(
     targets: tuple[str, ...], concurrency: int, poll: float | None, listen: bool, grace: float,
     until_idle: bool, db: str | None, no_lint: bool,
@@ -177,7 +139,7 @@ def worker(
     """Execute due runs of the TARGET tasks until stopped (SIGTERM or Ctrl-C: graceful)."""
     # Stopped while it starts, the worker holds no lease yet: it may just exit.
     signal.signal(signal.SIGTERM, _exit_now)
-    tasks = [_load_task(target, not no_lint) for target in targets]
+    tasks = [load_task(target, not no_lint) for target in targets]
     telemetry_from_environment(journal_for(db))
     click.echo(f"durablec worker: serving {', '.join(t.id for t in tasks)} "
                f"(concurrency {concurrency})", err=True)
@@ -215,7 +177,7 @@ def _when(at: float | None) -> str:
 @click.option("--task", "task_id", default=None, help="Only runs of this task id.")
 @click.option("--limit", default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
-@_db_option
+@db_option
 def runs(status: str | None, task_id: str | None, limit: int, as_json: bool, db: str | None) -> None:
     """List runs, newest first."""
     from rich.console import Console
@@ -237,7 +199,7 @@ def runs(status: str | None, task_id: str | None, limit: int, as_json: bool, db:
 @click.command()
 @click.argument("run_id")
 @click.option("--json", "as_json", is_flag=True, help="The timeline as JSON.")
-@_db_option
+@db_option
 def inspect(run_id: str, as_json: bool, db: str | None) -> None:
     """Show a run's timeline: every checkpoint, attempt and failure."""
     timeline = Client(db).timeline(run_id)
@@ -268,7 +230,7 @@ def inspect(run_id: str, as_json: bool, db: str | None) -> None:
 
 @click.command()
 @click.argument("run_id")
-@_db_option
+@db_option
 def retry(run_id: str, db: str | None) -> None:
     """Make a paused, failed or dead-lettered run pending again (failed steps run again)."""
     Client(db).retry(run_id)
@@ -277,7 +239,7 @@ def retry(run_id: str, db: str | None) -> None:
 
 @click.command()
 @click.argument("run_id")
-@_db_option
+@db_option
 def cancel(run_id: str, db: str | None) -> None:
     """Cancel a run that has not finished."""
     Client(db).cancel(run_id)
@@ -288,7 +250,7 @@ def cancel(run_id: str, db: str | None) -> None:
 @click.argument("run_id")
 @click.argument("name")
 @click.argument("payload", required=False)
-@_db_option
+@db_option
 def send_event(run_id: str, name: str, payload: str | None, db: str | None) -> None:
     """Send event NAME with an optional JSON PAYLOAD to a run."""
     value: Any = None
@@ -305,7 +267,7 @@ def send_event(run_id: str, name: str, payload: str | None, db: str | None) -> N
 @click.argument("run_id")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the history to FILE instead of stdout.")
-@_db_option
+@db_option
 def export(run_id: str, output: str | None, db: str | None) -> None:
     """Write a run's history as a JSON document (signed when DURABLEC_SECRET is set)."""
     from durablec.runtime.history import export_history
@@ -326,15 +288,15 @@ def export(run_id: str, output: str | None, db: str | None) -> None:
 @click.option("--history", "histories", multiple=True, metavar="FILE",
               type=click.Path(exists=True, dir_okay=False),
               help="Replay this exported history (repeatable) instead of the journal's runs.")
-@_db_option
-@_lint_option
+@db_option
+@lint_option
 def replay(targets: tuple[str, ...], check: bool, histories: tuple[str, ...], db: str | None,
            no_lint: bool) -> None:
     """Replay stored runs of the TARGET tasks (or exported histories of them) against the current
     code without running any step; exit 1 on divergence."""
     from durablec.runtime.history import check_replay, read_history, replay_history
 
-    tasks = {t.id: t for t in (_load_task(target, not no_lint) for target in targets)}
+    tasks = {t.id: t for t in (load_task(target, not no_lint) for target in targets)}
     diverged = checked = 0
     if histories:
         for path in histories:

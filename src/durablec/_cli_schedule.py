@@ -7,9 +7,9 @@ import json
 
 import click
 
-from durablec._cli_runs import _db_option, _json_arg, _lint_option, _load_task
+from durablec._cli_common import db_option, json_arg, lint_option, load_task
 from durablec.runtime.client import Client
-from durablec.runtime.schedstore import ScheduleInfo
+from durablec.runtime.scheduler import ScheduleInfo
 from durablec.runtime.schedule import DEFAULT_CATCHUP_LIMIT, catchup_of, utc
 
 __all__ = ["schedule"]
@@ -34,17 +34,17 @@ def schedule() -> None:
               type=click.IntRange(min=1), help="At most this many missed slots with 'all'.")
 @click.option("--overlap/--no-overlap", default=True, show_default=True,
               help="Fire a slot while the schedule's previous run is unfinished.")
-@_db_option
-@_lint_option
+@db_option
+@lint_option
 def add(
     target: str, crons: tuple[str, ...], args_json: str | None, kwargs_json: str | None,
     schedule_id: str | None, timezone: str, catchup: str, catchup_limit: int, overlap: bool,
     db: str | None, no_lint: bool,
 ) -> None:
     """Add a schedule that runs TARGET with these arguments; print its id."""
-    args = _json_arg(args_json, list, "--args")
-    kwargs = _json_arg(kwargs_json, dict, "--kwargs")
-    task = _load_task(target, not no_lint)
+    args = json_arg(args_json, list, "--args")
+    kwargs = json_arg(kwargs_json, dict, "--kwargs")
+    task = load_task(target, not no_lint)
     info = Client(db).add_schedule(task, crons, args=args, kwargs=kwargs, id=schedule_id,
                                    timezone=timezone, catchup=catchup_of(catchup),
                                    catchup_limit=catchup_limit, overlap=overlap)
@@ -60,7 +60,7 @@ def _next(info: ScheduleInfo) -> str:
 @schedule.command(name="list")
 @click.option("--task", "task_id", default=None, help="Only schedules of this task id.")
 @click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
-@_db_option
+@db_option
 def list_(task_id: str | None, as_json: bool, db: str | None) -> None:
     """List schedules with their next slot (in each schedule's time zone)."""
     from rich.console import Console
@@ -80,7 +80,7 @@ def list_(task_id: str | None, as_json: bool, db: str | None) -> None:
 
 @schedule.command()
 @click.argument("schedule_id")
-@_db_option
+@db_option
 def pause(schedule_id: str, db: str | None) -> None:
     """Stop firing a schedule until it is resumed."""
     Client(db).pause_schedule(schedule_id)
@@ -88,7 +88,7 @@ def pause(schedule_id: str, db: str | None) -> None:
 
 @schedule.command()
 @click.argument("schedule_id")
-@_db_option
+@db_option
 def resume(schedule_id: str, db: str | None) -> None:
     """Fire a paused schedule again from its next slot (slots passed meanwhile are not run)."""
     Client(db).resume_schedule(schedule_id)
@@ -96,7 +96,7 @@ def resume(schedule_id: str, db: str | None) -> None:
 
 @schedule.command()
 @click.argument("schedule_id")
-@_db_option
+@db_option
 def delete(schedule_id: str, db: str | None) -> None:
     """Delete a schedule added with `schedule add` (its runs stay in the journal)."""
     Client(db).delete_schedule(schedule_id)
@@ -104,7 +104,7 @@ def delete(schedule_id: str, db: str | None) -> None:
 
 @schedule.command(name="trigger-now")
 @click.argument("schedule_id")
-@_db_option
+@db_option
 def trigger_now(schedule_id: str, db: str | None) -> None:
     """Have a worker start a run of the schedule now; print the run's id."""
     click.echo(Client(db).trigger_schedule(schedule_id))

@@ -12,8 +12,8 @@ from sqlalchemy import select, update
 
 from durablec.runtime.store import Journal
 from durablec.runtime.store.schema import runs
-from durablec.runtime import schedstore
-from durablec.runtime.schedstore import Firer, get, set_paused, slot_run_id
+from durablec.runtime import scheduler
+from durablec.runtime.scheduler import Firer, get, set_paused, slot_run_id
 from durablec.runtime.schedule import Cron
 from durablec.runtime.task import Task
 
@@ -141,7 +141,7 @@ def test_a_schedule_whose_arguments_do_not_fit_is_reported_once_and_left_alone(
     journal: Journal, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Added by task id from a process without the code, so its arguments were not checked.
-    schedstore.add(journal, "job", Cron.of("* * * * * *"), (1, 2), {}, schedule_id="misfit")
+    scheduler.add(journal, "job", Cron.of("* * * * * *"), (1, 2), {}, schedule_id="misfit")
     clock = Clock(get(journal, "misfit").next_at + 0.5)
     firer = Firer(journal, [_task()], clock=clock)
     assert firer.fire() == []

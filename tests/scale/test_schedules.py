@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from durablec.runtime.store import Journal
 from durablec.runtime.store.schema import schedule_slots
-from durablec.runtime.schedstore import set_paused, slot_run_id
+from durablec.runtime.scheduler import set_paused, slot_run_id
 
 from scale_support import Worker, run_rows, step_rows, wait_for
 

@@ -11,7 +11,7 @@ from sqlalchemy import inspect, select, text
 from durablec.runtime.claim import Claimer
 from durablec.runtime.store import SCHEMA_VERSION, Journal
 from durablec.runtime.store.schema import meta, runs
-from durablec.runtime.schedstore import Firer, list_schedules
+from durablec.runtime.scheduler import Firer, list_schedules
 from durablec.runtime.lease import Owner
 from durablec.runtime.task import Task
 

@@ -1,33 +1,39 @@
-"""The journal's side of cron schedules: declaring, changing and firing them. All their SQL.
+"""Cron schedules against the journal: declaring, adding and changing them, and firing them.
 
-Firing is one transaction per due schedule that holds the schedule's row (``FOR UPDATE SKIP
-LOCKED`` on PostgreSQL, so a second worker skips it; the write lock on SQLite): read it again,
-plan its slots (schedule.py), insert a slot row and a pending run per slot to fire, and move the
-schedule past the slots decided. One run per slot is enforced by the database twice over: the
-slot row's primary key is (schedule id, slot time), and the run's id and idempotency key are
-``schedule:ID@TIME``, derived from the same two.
+The decisions are made here; the statements are the store's (store/schedules.py). A worker's
+:class:`Firer` looks at the schedules of its tasks and, for each due one, decides in the store's
+firing transaction (which holds the schedule's row) the slots to fire: those the schedule's
+catch-up and overlap policies allow (schedule.py computes them), and a slot triggered by hand.
+Each slot fired becomes a slot row and a pending run whose id and idempotency key are
+``schedule:ID@TIME``, so a slot starts one run whoever fires it.
 """
 
 from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal
-
-from sqlalchemy import delete, exists, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from typing import Any, Final
 
 from durablec.errors import DurablecError, UsageError
+from durablec.runtime import store
 from durablec.runtime.creation import misfit as check_fit
 from durablec.runtime.creation import new_run
 from durablec.runtime.lease import LEASE_SECONDS
 from durablec.runtime.model import TERMINAL
-from durablec.runtime.store import Journal, now
-from durablec.runtime.store.schema import held, runs, schedule_slots, schedules
 from durablec.runtime.schedule import Cron, catchup_of, utc
 from durablec.runtime.serde import Codec, preview
+from durablec.runtime.store import (
+    FiredSlot,
+    Firing,
+    Journal,
+    ScheduleChanges,
+    ScheduleRecord,
+    ScheduleWrite,
+    now,
+)
+from durablec.runtime.store import ScheduleSource as Source
 from durablec.runtime.task import Task
 
 __all__ = [
@@ -41,12 +47,8 @@ __all__ = [
     "list_schedules",
     "set_paused",
     "slot_run_id",
-    "take_slot",
     "trigger_now",
 ]
-
-Source = Literal["code", "api"]
-"""Where a schedule comes from: a task's ``@task(cron=...)``, or a Client / ``durablec schedule``."""
 
 SLOT_RUN_PREFIX: Final = "schedule:"
 
@@ -79,7 +81,7 @@ def slot_run_id(schedule_id: str, slot: float) -> str:
     return f"{SLOT_RUN_PREFIX}{schedule_id}@{stamp}Z"
 
 
-def _cron(row: Any) -> Cron:
+def _cron(row: ScheduleRecord) -> Cron:
     return Cron(tuple(row.cron.split("\n")), row.timezone, catchup_of(row.catchup),
                 row.catchup_limit, row.overlap)
 
@@ -89,7 +91,7 @@ def _definition(cron: Cron) -> dict[str, Any]:
             "catchup_limit": cron.catchup_limit, "overlap": cron.overlap}
 
 
-def _info(row: Any) -> ScheduleInfo:
+def _info(row: ScheduleRecord) -> ScheduleInfo:
     return ScheduleInfo(row.id, row.task_id, row.source, _cron(row), row.paused, row.args_repr,
                         row.next_at, row.last_slot, row.last_run_id, row.manual_at)
 
@@ -134,19 +136,15 @@ def add(
         ) from exc
     values = _new_schedule(schedule_id, task_id, "api", cron, now(), blob,
                            preview((args, kwargs), 2000))
-    try:
-        with journal.begin() as conn:
-            conn.execute(insert(schedules).values(values))
-    except IntegrityError:
+    if not store.insert_schedule(journal, values):
         raise UsageError(
             f"a schedule with id {schedule_id!r} already exists; delete it first or pick another id"
-        ) from None
+        )
     return get(journal, schedule_id)
 
 
 def get(journal: Journal, schedule_id: str) -> ScheduleInfo:
-    with journal.begin() as conn:
-        row = conn.execute(select(schedules).where(schedules.c.id == schedule_id)).one_or_none()
+    row = store.find_schedule(journal, schedule_id)
     if row is None:
         raise UsageError(f"no schedule {schedule_id!r} in the journal at {journal.url}")
     return _info(row)
@@ -154,11 +152,7 @@ def get(journal: Journal, schedule_id: str) -> ScheduleInfo:
 
 def list_schedules(journal: Journal, task_id: str | None = None) -> list[ScheduleInfo]:
     """Schedules by id, optionally of one task."""
-    query = select(schedules).order_by(schedules.c.id)
-    if task_id is not None:
-        query = query.where(schedules.c.task_id == task_id)
-    with journal.begin() as conn:
-        return [_info(row) for row in conn.execute(query)]
+    return [_info(row) for row in store.list_schedules(journal, task_id)]
 
 
 def set_paused(
@@ -171,8 +165,7 @@ def set_paused(
     values: dict[str, Any] = {"paused": paused, "updated_at": at}
     if info.paused and not paused:
         values.update(last_slot=max(info.last_slot, at), next_at=info.cron.next_slot(at))
-    with journal.begin() as conn:
-        conn.execute(update(schedules).where(schedules.c.id == schedule_id).values(values))
+    store.update_schedule(journal, schedule_id, values)
     return get(journal, schedule_id)
 
 
@@ -184,43 +177,16 @@ def delete_schedule(journal: Journal, schedule_id: str) -> None:
             f"schedule {schedule_id!r} is declared by task {info.task_id!r} (@task(cron=...)) and "
             "workers that load the task declare it again; remove cron= from the task, or pause it"
         )
-    with journal.begin() as conn:
-        conn.execute(delete(schedules).where(schedules.c.id == schedule_id))
+    store.delete_schedule(journal, schedule_id)
 
 
 def trigger_now(journal: Journal, schedule_id: str) -> str:
     """Ask the workers of the schedule's task to fire it now, overlap or not; returns the id of
     the run they will start. A trigger not yet fired is not doubled: its run id is returned."""
-    at = now()
-    with journal.begin() as conn:
-        conn.execute(update(schedules)
-                     .where(schedules.c.id == schedule_id, schedules.c.manual_at.is_(None))
-                     .values(manual_at=at, updated_at=at))
+    store.trigger_schedule(journal, schedule_id, now())
     info = get(journal, schedule_id)
     assert info.manual_at is not None
     return slot_run_id(schedule_id, info.manual_at)
-
-
-def take_slot(journal: Journal, run_id: str, epoch: int, key: str) -> float | None:
-    """The slot of a scheduled run, for its ``durablec.now()`` at step ``key``, or None.
-
-    The first step to ask takes the slot (recorded on the slot row, under the run's lease), so
-    asking again from that step (its retry, or its re-run after a crash) gets the slot again
-    while any other step gets None.
-    """
-    with journal.begin() as conn:
-        conn.execute(
-            update(schedule_slots)
-            .where(schedule_slots.c.run_id == run_id,
-                   or_(schedule_slots.c.now_key.is_(None), schedule_slots.c.now_key == key),
-                   exists().where(held(run_id, epoch)))
-            .values(now_key=key)
-        )
-        slot: float | None = conn.execute(
-            select(schedule_slots.c.slot_at)
-            .where(schedule_slots.c.run_id == run_id, schedule_slots.c.now_key == key)
-        ).scalar_one_or_none()
-    return slot
 
 
 class Firer:
@@ -256,13 +222,7 @@ class Firer:
             self._declared = True
         if at < self._next_look:
             return []
-        with self._journal.begin() as conn:
-            found = conn.execute(
-                select(schedules.c.id, schedules.c.next_at, schedules.c.paused,
-                       schedules.c.manual_at)
-                .where(schedules.c.task_id.in_(self._tasks),
-                       or_(schedules.c.paused.is_(False), schedules.c.manual_at.isnot(None)))
-            ).all()
+        found = store.active_schedules(self._journal, tuple(self._tasks))
         started: list[str] = []
         look = at + LOOK_SECONDS
         for schedule_id, next_at, paused, manual_at in found:
@@ -282,27 +242,15 @@ class Firer:
         return started
 
     def _fire_one(self, schedule_id: str, at: float) -> list[str]:
-        journal = self._journal
         codec = Codec.from_env()
-        with journal.begin() as conn:
-            journal.backend.bound_idle_transaction(conn, LEASE_SECONDS)
-            if journal.backend.name == "sqlite":
-                # A write first: the transaction holds SQLite's write lock before it reads.
-                conn.execute(update(schedules).where(schedules.c.id == schedule_id)
-                             .values(updated_at=schedules.c.updated_at))
-            row = conn.execute(
-                select(schedules).where(schedules.c.id == schedule_id)
-                .with_for_update(skip_locked=True)
-            ).one_or_none()
-            if row is None:
-                return []  # another worker holds it (or it was deleted)
+
+        def decide(row: ScheduleRecord, status_of: Callable[[str], str | None]) -> Firing:
             cron = _cron(row)
             values: dict[str, Any] = {}
             slots: list[tuple[float, bool]] = []
             if row.next_at <= at and not row.paused:
-                busy = not cron.overlap and row.last_run_id is not None and conn.execute(
-                    select(runs.c.status).where(runs.c.id == row.last_run_id)
-                ).scalar_one_or_none() not in (*TERMINAL, None)
+                busy = (not cron.overlap and row.last_run_id is not None
+                        and status_of(row.last_run_id) not in (*TERMINAL, None))
                 plan = cron.plan(row.last_slot, at, busy=busy)
                 slots += [(slot, False) for slot in plan.fire]
                 values.update(last_slot=plan.last_slot, next_at=plan.next_at)
@@ -316,60 +264,48 @@ class Firer:
             misfit = check_fit(task, args, kwargs)
             if misfit is not None:
                 raise UsageError(misfit)
-            started: list[str] = []
+            fired: list[FiredSlot] = []
             for slot, manual in slots:
                 run_id = slot_run_id(schedule_id, slot)
-                conn.execute(insert(schedule_slots).values(
-                    schedule_id=schedule_id, slot_at=slot, run_id=run_id, manual=manual,
-                    created_at=at))
-                conn.execute(insert(runs).values(new_run(
+                fired.append(FiredSlot(slot, run_id, manual, new_run(
                     task, run_id, args, kwargs, codec, holder=None, idempotency_key=run_id)))
-                started.append(run_id)
-            if started:
-                values["last_run_id"] = started[-1]
-            conn.execute(update(schedules).where(schedules.c.id == schedule_id)
-                         .values(updated_at=at, **values))
-        return started
+            if fired:
+                values["last_run_id"] = fired[-1].run_id
+            return Firing(tuple(fired), values)
+
+        return store.fire_schedule(self._journal, schedule_id, decide, at, LEASE_SECONDS)
 
 
 def _declare(journal: Journal, tasks: Iterable[Task[Any, Any]], at: float) -> None:
     """Bring the journal's code-declared schedules of these tasks in line with their code."""
     tasks = list(tasks)
-    for last in (False, True):
-        try:
-            _declare_once(journal, tasks, at)
-            return
-        except IntegrityError:
-            # Another worker declared the same schedule first: look again, once.
-            if last:
-                raise
-
-
-def _declare_once(journal: Journal, tasks: Sequence[Task[Any, Any]], at: float) -> None:
     declared = {task.id: task.cron for task in tasks if task.cron is not None}
-    with journal.begin() as conn:
-        found = {row.id: row for row in conn.execute(
-            select(schedules).where(or_(schedules.c.id.in_(declared),
-                                        schedules.c.task_id.in_([t.id for t in tasks])))
-        )}
-        for task_id, cron in declared.items():
-            row = found.get(task_id)
-            if row is None:
-                _check_id(task_id)
-                conn.execute(insert(schedules).values(_new_schedule(task_id, task_id, "code",
-                                                                    cron, at)))
-            elif row.source != "code" or row.task_id != task_id:
-                raise UsageError(
-                    f"task {task_id!r} declares a schedule, but the journal's schedule with that id "
-                    f"was added for task {row.task_id!r} through a client; delete it "
-                    f"(`durablec schedule delete {task_id}`)"
-                )
-            elif _cron(row) != cron:
-                # Changed code: the new definition goes on from the last slot decided.
-                conn.execute(update(schedules).where(schedules.c.id == task_id).values(
-                    **_definition(cron), next_at=cron.next_slot(row.last_slot), updated_at=at))
-        # A task that no longer declares its schedule: the schedule goes too.
-        gone = [row.id for row in found.values()
-                if row.source == "code" and row.id not in declared]
-        if gone:
-            conn.execute(delete(schedules).where(schedules.c.id.in_(gone)))
+    store.declare_schedules(journal, tuple(declared), tuple(task.id for task in tasks),
+                            lambda found: _reconcile(declared, found, at))
+
+
+def _reconcile(
+    declared: Mapping[str, Cron], found: Mapping[str, ScheduleRecord], at: float
+) -> ScheduleChanges:
+    writes: list[ScheduleWrite] = []
+    for task_id, cron in declared.items():
+        row = found.get(task_id)
+        if row is None:
+            _check_id(task_id)
+            writes.append(ScheduleWrite(task_id, _new_schedule(task_id, task_id, "code", cron, at),
+                                        insert=True))
+        elif row.source != "code" or row.task_id != task_id:
+            raise UsageError(
+                f"task {task_id!r} declares a schedule, but the journal's schedule with that id "
+                f"was added for task {row.task_id!r} through a client; delete it "
+                f"(`durablec schedule delete {task_id}`)"
+            )
+        elif _cron(row) != cron:
+            # Changed code: the new definition goes on from the last slot decided.
+            writes.append(ScheduleWrite(task_id, {**_definition(cron),
+                                                  "next_at": cron.next_slot(row.last_slot),
+                                                  "updated_at": at}, insert=False))
+    # A task that no longer declares its schedule: the schedule goes too.
+    gone = tuple(row.id for row in found.values()
+                 if row.source == "code" and row.id not in declared)
+    return ScheduleChanges(tuple(writes), gone)

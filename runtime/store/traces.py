@@ -1,54 +1,21 @@
-"""The journal's side of telemetry: every SQL statement runtime/telemetry.py needs, in one place.
+"""Store operations on a run's OpenTelemetry trace (for runtime/telemetry.py).
 
-A run's trace context lives in ``durablec_traces`` (journal.py) so that each execution of the
-run, in any process, joins one trace. The gauges read run counts through :func:`run_counts`.
-None of this imports OpenTelemetry: ids are kept as the lowercase hex of W3C ``traceparent``.
+A run's trace context lives in ``durablec_traces`` so that each execution of the run, in any
+process, joins one trace (:class:`~durablec.runtime.model.StoredTrace`), and the execution in
+progress is recorded there so that the next one can emit its span if it never ended. None of
+this imports OpenTelemetry: ids are kept as the lowercase hex of W3C ``traceparent``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from durablec.runtime.store import Journal, now
-from durablec.runtime.store.schema import runs, traces
+from durablec.runtime.model import OpenExecution, StoredTrace
+from durablec.runtime.store.database import Journal
+from durablec.runtime.store.schema import traces
 
-__all__ = ["OpenExecution", "RunCount", "StoredTrace", "begin_execution", "end_execution",
-           "keep_trace", "load_trace", "run_counts"]
-
-
-@dataclass(frozen=True, slots=True)
-class StoredTrace:
-    """A run's trace: its root span's ids, the span it is a child of (if any), the sampling flags
-    decided when the run was created, and when that was (the root span's start)."""
-
-    trace_id: str
-    span_id: str
-    parent_span_id: str | None
-    trace_flags: int
-    created_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class OpenExecution:
-    """An execution that started and has not ended (yet, or ever: its process was killed)."""
-
-    span_id: str
-    started_at: float
-    worker: str
-
-
-@dataclass(frozen=True, slots=True)
-class RunCount:
-    """How many runs of a task (on a queue) are in a status, and how many of them are due."""
-
-    task_id: str
-    queue: str | None
-    status: str
-    count: int
-    due: int
+__all__ = ["begin_execution", "end_execution", "keep_trace", "load_trace"]
 
 
 def load_trace(journal: Journal, run_id: str) -> StoredTrace | None:
@@ -116,16 +83,3 @@ def _values(run_id: str, trace: StoredTrace) -> dict[str, object]:
             "parent_span_id": trace.parent_span_id, "trace_flags": trace.trace_flags,
             "created_at": trace.created_at}
 
-
-def run_counts(journal: Journal) -> list[RunCount]:
-    """Runs per task, queue and status; ``due`` counts those a worker could claim now (pending,
-    or sleeping and waiting past their ``wake_at``): the queue depth."""
-    due = or_(runs.c.status == "pending",
-              and_(runs.c.status.in_(("sleeping", "waiting")), runs.c.wake_at <= now()))
-    query = (
-        select(runs.c.task_id, runs.c.queue, runs.c.status, func.count(),
-               func.count().filter(due))
-        .group_by(runs.c.task_id, runs.c.queue, runs.c.status)
-    )
-    with journal.begin() as conn:
-        return [RunCount(*row) for row in conn.execute(query)]
