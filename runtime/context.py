@@ -17,7 +17,7 @@ from typing import Any, Final, Literal
 from durablec.errors import NonDeterminismError, TamperedPayloadError
 from durablec.runtime.journal import Committer
 from durablec.runtime.control import Suspend
-from durablec.runtime.journal import Journal, now
+from durablec.runtime.journal import REPLAY_COLUMNS, Journal, now
 from durablec.runtime.observer import StepEvent, StepObserver
 from durablec.runtime.policy import Retry
 from durablec.runtime.serde import Codec
@@ -31,6 +31,13 @@ BODY_KEY: Final = ""
 """The key of the rows that record a failed attempt of the task body (the root scope)."""
 
 _SLOT_ENDS: Final = frozenset(".:#<>")
+
+_UNPACKED: Final = ("id", "key", "attempt", "final", "kind", "callee", "file", "line", "outcome",
+                    "result", "args_digest")
+"""The order :meth:`RunContext.load_journal` unpacks replay rows in (by position, for speed)."""
+if REPLAY_COLUMNS != _UNPACKED:  # the two live in two modules: a change to one must reach both
+    raise ImportError(f"the store's REPLAY_COLUMNS {REPLAY_COLUMNS} are not the order "
+                      f"RunContext.load_journal unpacks ({_UNPACKED}); change both together")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +95,8 @@ class RunContext:
         attempts = self.attempts
         # One copy of each callee and file name instead of one per row.
         names: dict[Any, Any] = {}
-        # Unpacked by position (REPLAY_COLUMNS): a 10,000-step journal is read in milliseconds.
+        # Unpacked by position (_UNPACKED, checked against REPLAY_COLUMNS at import): a
+        # 10,000-step journal is read in milliseconds.
         for step_id, key, attempt, final, kind, callee, file, line, outcome, result, digest in rows:
             if kind == "body":
                 # A body attempt that failed: the next one starts from the last checkpoint. A
