@@ -221,7 +221,7 @@ async def _wait(scope: RunScope, key: str, site: Site, file: str | None, childre
     if not children:
         raise ValueError("Set of Tasks/Futures is empty.")  # asyncio's own check, before a step
     run.stop_if_unwinding()
-    started = run.started(key, "call", site_callee(site), file, site[1])
+    started = run.started(key, "call", site, file)
     done, pending = await asyncio.wait(children.values(), **options)
     done_keys = [k for k, child in children.items() if child in done]
     await record_ok(run, key, 1, None, "call", site, file, started, done_keys, None, None, None, None)

@@ -26,9 +26,10 @@ from durablec.errors import NonDeterminismError
 from durablec.runtime.abi import Site, active_scope, site_callee
 from durablec.runtime.context import RunContext, StepRecord, TaskPolicy, place
 from durablec.runtime.control import mark_settled, settled
+from durablec.runtime.journal import now
 from durablec.runtime.observer import StepEvent
 from durablec.runtime.recording import PLAIN, dump_args, record_error, record_ok
-from durablec.runtime.resources import closes_resource, replayed_commit
+from durablec.runtime.resources import CLOSERS, closes_resource, replayed_commit
 from durablec.runtime.retrying import back_off, failed
 from durablec.runtime.serde import canonical_digest
 from durablec.runtime.standins import Recorded, Reopen
@@ -93,7 +94,7 @@ class RunScope:
         self, site: Site, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Awaitable[Any]:
         key = self.next_key()
-        if closes_resource(fn):
+        if getattr(fn, "__name__", None) in CLOSERS and closes_resource(fn):
             # Releasing a resource runs live always, even while unwinding for a suspension.
             return fn(*args, **kwargs)
         record = self.run.records.get(key)
@@ -241,10 +242,11 @@ class RunScope:
         attempt, retry_of, base = run.attempts.get(key, (0, None, 0))
         while True:
             attempt += 1
-            started = run.started(key, "call", site_callee(site), file, site[1], attempt)
+            started = now() if run.observer is None else run.started(key, "call", site, file,
+                                                                     attempt)
             token = active_scope.set(RunScope(run, key, policy))
             try:
-                if run.pending:
+                if run.pending.calls:  # the dict itself: this runs for every live call
                     # Uncommitted statements this connection replayed run again first
                     # (transactions.py).
                     await run.pending.redo(connection_in_transaction(getattr(fn, "__self__", None)),
@@ -281,7 +283,7 @@ class RunScope:
         if run.check_only:
             close_coroutines((awaitable,), {})
             return CheckStub()
-        started = run.started(key, "await", site_callee(site), file, site[1])
+        started = run.started(key, "await", site, file)
         try:
             if asyncio.iscoroutine(awaitable):
                 result = await _in_scope(RunScope(run, key, self.policy), awaitable)

@@ -190,17 +190,13 @@ def _unloadable_args(journal: Journal, context: RunContext, exc: Exception) -> O
     return Outcome(run_id, "paused", error=error, message=str(error))
 
 
-async def _body(root: RunScope, task: Task[Any, Any], args: Any, kwargs: Any) -> Any:
-    return await run_body(root, task.fn, args, kwargs)
-
-
 async def _settle(
     journal: Journal, context: RunContext, task: Task[Any, Any], row: RunRecord, root: RunScope,
     args: tuple[Any, ...], kwargs: dict[str, Any],
 ) -> Outcome:
     run_id = context.run_id
     try:
-        result = await _body(root, task, args, kwargs)
+        result = await run_body(root, task.fn, args, kwargs)
         error: BaseException | None = None
     except Suspend as suspend:
         if context.check_only or context.fatal is not None:

@@ -63,7 +63,7 @@ class DurableIterator:
             # stream replayed as a stand-in is requested again (standins.py).
             self._iterator = self._iterable.__aiter__()
             rest = await self._skip(index)
-        started = run.started(key, "iter", site_callee(self._site), self._file, self._site[1])
+        started = run.started(key, "iter", self._site, self._file)
         try:
             value = rest if rest is not None else await self._next()
         except StopAsyncIteration:
@@ -140,7 +140,7 @@ class DurableContext:
             return CheckStub()
         if record is None:
             run.stop_if_unwinding()
-        started = run.started(key, "enter", site_callee(self._site), self._file, self._site[1])
+        started = run.started(key, "enter", self._site, self._file)
         try:
             value = await self._enter()
         except Exception as exc:
@@ -184,7 +184,7 @@ class DurableContext:
             run.pending.committed(conn)
             return await self._exit(exc_type, exc, tb)
         await run.pending.redo(conn)
-        started = run.started(key, "exit", site_callee(self._site), self._file, self._site[1])
+        started = run.started(key, "exit", self._site, self._file)
         suppress = await self._exit(exc_type, exc, tb)
         if not run.check_only:
             await record_simple(run, key, "exit", self._site, self._file, started, "ok", None)
@@ -260,7 +260,7 @@ async def child_step(
     if run.suspend is not None or run.check_only:
         coroutine.close()
         run.stop_if_unwinding()
-    started = run.started(key, kind, site_callee(child_site), file, site[1])
+    started = run.started(key, kind, child_site, file)
     token = active_scope.set(RunScope(run, key, scope.policy))
     try:
         value = await coroutine
