@@ -169,6 +169,19 @@ def _send_event(journal: Journal, run_id: str, name: str, payload: Any) -> None:
         raise UsageError(f"run {run_id} is {status}; it can no longer receive events")
 
 
+def json_value(value: Any) -> Any:
+    """``value`` itself when JSON can represent it as it is, else its repr."""
+    import json
+
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return repr(value)
+    if isinstance(value, tuple):
+        return repr(value)  # JSON would turn it into a list: not the value any more
+    return value
+
+
 class Client:
     """Start, look at and steer runs in the journal at ``db`` (from any process)."""
 
@@ -232,7 +245,18 @@ class Client:
                 return f"<{len(blob)} bytes>"
             return text if len(text) <= 80 else text[:79] + "…"
 
-        return store.timeline(self.journal, run_id, preview_args)
+        def decode(blob: bytes, context: str) -> Any:
+            try:
+                value = codec.loads(blob, context)
+            except Exception:  # noqa: BLE001 - unreadable here (a class gone): no value shown
+                return None
+            if context.endswith("/args") and isinstance(value, tuple) and len(value) == 2:
+                args, kwargs = value
+                return {"args": [json_value(a) for a in args],
+                        "kwargs": {str(k): json_value(v) for k, v in kwargs.items()}}
+            return json_value(value)
+
+        return store.timeline(self.journal, run_id, preview_args, decode)
 
     def rows(self, run_id: str) -> RunRows:
         """The run's row, its step attempts and its events as stored, in recording order."""

@@ -23,6 +23,7 @@ from durablec.errors import (
 )
 from durablec.exitcodes import ExitCode
 from durablec.runtime.client import Client, result_of
+from durablec.runtime.model import StepInfo, Timeline
 from durablec.runtime.runner import Outcome, journal_for
 from durablec.runtime.task import Task, as_task
 from durablec.runtime.telemetry_env import telemetry_from_environment
@@ -237,33 +238,81 @@ def runs(status: str | None, task_id: str | None, limit: int, as_json: bool, db:
 @click.command()
 @click.argument("run_id")
 @click.option("--json", "as_json", is_flag=True, help="The timeline as JSON.")
+@click.option("--width", type=click.IntRange(min=40), default=None,
+              help="Columns to fit [default: the terminal's, 80 when piped]; 160 and more: a table.")
 @_db_option
-def inspect(run_id: str, as_json: bool, db: str | None) -> None:
-    """Show a run's timeline: every checkpoint, attempt and failure."""
+def inspect(run_id: str, as_json: bool, width: int | None, db: str | None) -> None:
+    """Show a run's history in time order: creation, every step attempt and retry, events,
+    child runs, and its state or outcome with the user's traceback."""
     timeline = Client(db).timeline(run_id)
     if as_json:
-        click.echo(json.dumps(timeline.as_json(), indent=2))
+        click.echo(json.dumps(timeline.as_json(), indent=2, default=str))
         return
-    info = timeline.run
-    from rich.console import Console
-    from rich.table import Table
+    import shutil
 
-    console = Console()
-    console.print(f"run [bold]{info.id}[/] task [bold]{info.task_id}[/] status [bold]{info.status}[/]"
-                  f" created {_when(info.created_at)}")
-    table = Table("+s", "step", "callee", "where", "try", "outcome", "ms", "args", "result / error")
-    for step in timeline.steps:
-        outcome = step.outcome + ("" if step.final else " (retried)")
-        table.add_row(str(timeline.offset(step)), step.key, step.callee,
-                      step.where.rsplit("/", 1)[-1], str(step.attempt), outcome,
-                      str(step.duration_ms), _clip(step.args, 40),
-                      _clip(step.error or step.result or "", 60))
-    console.print(table)
-    if info.status not in ("completed",):
-        detail = info.error_message or info.waiting_for or ""
-        console.print(f"{info.status}: {detail}")
-    elif info.result_repr is not None:
-        console.print(f"result: {info.result_repr}")
+    columns = width or shutil.get_terminal_size((80, 24)).columns
+    render = _timeline_table if columns >= 160 else _timeline_blocks
+    click.echo("\n".join(render(timeline, columns)))
+
+
+def _timeline_head(timeline: Timeline) -> list[str]:
+    info = timeline.run
+    return [f"run {info.id}", f"task {info.task_id} · {info.status} · created {_when(info.created_at)}"]
+
+
+def _step_title(step: StepInfo) -> str:
+    label = "body" if step.kind == "body" else f"step {step.key}"
+    outcome = step.outcome if step.final or step.outcome != "error" else "error, retried"
+    return f"{label} {step.callee} · try {step.attempt} · {outcome} · {step.duration_ms} ms"
+
+
+def _timeline_blocks(timeline: Timeline, columns: int) -> list[str]:
+    """One block per entry, every field on its own line, fitting ``columns``."""
+    lines = _timeline_head(timeline) + [""]
+    room = columns - 19
+    for entry in timeline.entries():
+        at = f"+{entry.at:.3f}s"
+        step = entry.step
+        if step is None:
+            lines.append(f"{at:>10}  {entry.what}: {_clip(entry.text, room)}".rstrip())
+            continue
+        extra = f" ({entry.text})" if entry.what == "retry" else ""
+        lines.append(f"{at:>10}  {_clip(_step_title(step) + extra, columns - 12)}")
+        lines.append(f"{'':10}    at {step.where}")
+        if step.args:
+            lines.append(f"{'':10}    args    {_clip(step.args, room)}")
+        if step.error is not None:
+            lines.append(f"{'':10}    error   {_clip(step.error, room)}")
+        elif step.result is not None:
+            lines.append(f"{'':10}    result  {_clip(step.result, room)}")
+    lines += _traceback_lines(timeline)
+    return lines
+
+
+def _timeline_table(timeline: Timeline, columns: int) -> list[str]:
+    """A row per entry: at, what, step, callee, where, try, outcome, ms, args, result/error."""
+    head = f"{'at':>10}  {'what':<13} {'step':<6} {'callee':<28} {'where':<36} try {'outcome':<9} {'ms':>8}  args / result / error"
+    lines = _timeline_head(timeline) + ["", head]
+    for entry in timeline.entries():
+        at = f"+{entry.at:.3f}s"
+        step = entry.step
+        if step is None:
+            lines.append(_clip(f"{at:>10}  {entry.what:<13} {entry.text}", columns))
+            continue
+        what = entry.what + (f" {entry.text}" if entry.what == "retry" else "")
+        shown = step.error or (f"{step.args} -> {step.result}" if step.result is not None
+                               else step.args)
+        row = (f"{at:>10}  {what:<13} {step.key or '-':<6} {_clip(step.callee, 28):<28} "
+               f"{_clip(step.where, 36):<36} {step.attempt:>3} {step.outcome:<9} "
+               f"{step.duration_ms:>8}  {shown}")
+        lines.append(_clip(row, columns))
+    lines += _traceback_lines(timeline)
+    return lines
+
+
+def _traceback_lines(timeline: Timeline) -> list[str]:
+    traceback = timeline.final_traceback()
+    return [] if not traceback else ["", "traceback (durablec frames removed):", traceback]
 
 
 @click.command()

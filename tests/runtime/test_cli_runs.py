@@ -73,6 +73,7 @@ def test_event_flow_through_the_cli(tmp: Path) -> None:
     assert timeline["run"]["status"] == "completed"
     assert [s["callee"] for s in timeline["steps"]] == ["step", "durablec.wait_for_event"]
     assert timeline["steps"][0]["args"] == "5" and timeline["steps"][0]["result"] == "10"
+    assert timeline["steps"][1]["result_value"] == {"by": "ana"}
     assert "completed" in durablec(tmp, "inspect", "g1").stdout
 
 
@@ -93,3 +94,34 @@ def test_replay_check_reports_divergence(tmp: Path) -> None:
     diverged = durablec(tmp, "replay", "--check", "tasks.py:double")
     assert diverged.returncode == 1
     assert "`step`" in diverged.stdout and "`durablec.now`" in diverged.stdout
+
+
+def test_inspect_reads_at_80_columns_with_events_and_traceback(tmp: Path) -> None:
+    """Issue 13 point 1: one block per step, every event in time order, the user's traceback."""
+    assert durablec(tmp, "run", "tasks.py:gate", "--args", "[5]", "--run-id", "g1").returncode == 3
+    assert durablec(tmp, "send-event", "g1", "approval", '{"by": "ana"}').returncode == 0
+    assert durablec(tmp, "worker", "tasks.py:gate", "--until-idle").returncode == 0
+    shown = durablec(tmp, "inspect", "g1")
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    # Every line fits, but for file:line, which is shown in full to be copied.
+    assert all(len(line) <= 80 for line in lines if not line.strip().startswith("at ")), lines
+    text = shown.stdout
+    assert f"at {tmp / 'tasks.py'}:19:" in text
+    order = [text.index(word) for word in
+             ("created:", "step 0 step", "event sent: approval", "step 1 durablec.wait_for_event",
+              "event taken: approval by step 1", "completed: result")]
+    assert order == sorted(order)
+    wide = durablec(tmp, "inspect", "g1", "--width", "170").stdout
+    assert any(line.split()[1:3] == ["step", "1"] for line in wide.splitlines() if "+" in line)
+
+    assert durablec(tmp, "run", "tasks.py:boom", "--run-id", "r2").returncode == 1
+    failed = durablec(tmp, "inspect", "r2").stdout
+    assert "body boom" in failed and 'raise ValueError("broken on purpose")' in failed
+    assert "durablec/runtime" not in failed.split("traceback")[-1]
+    data = json.loads(durablec(tmp, "inspect", "r2", "--json").stdout)
+    assert data["steps"][0]["args_value"] == {"args": [1], "kwargs": {}}
+    assert data["steps"][0]["result_value"] == 2
+    assert data["steps"][1]["kind"] == "body" and "tasks.py" in data["traceback"]
+    assert [entry["what"] for entry in data["timeline"]] == ["created", "step", "body failed",
+                                                            "failed"]
