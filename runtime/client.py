@@ -6,7 +6,13 @@ import asyncio
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-from durablec.errors import DurablecError, RunFailedError, RunSuspendedError, UsageError
+from durablec.errors import (
+    DurablecError,
+    RunFailedError,
+    RunNotFoundError,
+    RunSuspendedError,
+    UsageError,
+)
 from durablec.runtime import schedstore, store
 from durablec.runtime.control import Suspend
 from durablec.runtime.creation import create_run
@@ -221,6 +227,18 @@ class Client:
         """Execute a run of ``task`` in this process (or resume run ``run_id``): see
         :func:`run_here`. :func:`result_of` turns the outcome into the result or exception."""
         return await run_here(self.journal, task, args, kwargs, run_id=run_id, on_start=on_start)
+
+    def resolve(self, run_id: str) -> str:
+        """The id of the one run whose id is ``run_id`` or starts with it (as git takes a short
+        commit id); RunNotFoundError for none, UsageError naming the candidates for several."""
+        found = store.ids_starting(self.journal, run_id, limit=6)
+        if not found:
+            raise RunNotFoundError(f"no run {run_id!r} in the journal at {self.journal.url}")
+        if len(found) > 1:
+            listed = ", ".join(found[:5]) + (", ..." if len(found) > 5 else "")
+            raise UsageError(f"run id {run_id!r} is ambiguous: {listed} start with it; "
+                             "give more characters")
+        return found[0]
 
     def get(self, run_id: str) -> RunInfo:
         return store.get_run(self.journal, run_id).info()

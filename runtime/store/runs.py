@@ -201,6 +201,18 @@ def cancel(journal: Journal, run_id: str) -> None:
         )
 
 
+def ids_starting(journal: Journal, prefix: str, limit: int = 10) -> list[str]:
+    """The run ids that are ``prefix`` or start with it: ``[prefix]`` alone when a run has
+    exactly that id, else at most ``limit`` ids, in order."""
+    with journal.begin() as conn:
+        if conn.execute(select(runs.c.id).where(runs.c.id == prefix)).first() is not None:
+            return [prefix]
+        found = conn.execute(
+            select(runs.c.id).where(runs.c.id.startswith(prefix, autoescape=True))
+            .order_by(runs.c.id).limit(limit)).scalars().all()
+    return list(found)
+
+
 def list_runs(
     journal: Journal, *, status: str | None = None, task_id: str | None = None, limit: int = 100,
 ) -> list[RunRecord]:

@@ -218,21 +218,34 @@ def _when(at: float | None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
 @_db_option
 def runs(status: str | None, task_id: str | None, limit: int, as_json: bool, db: str | None) -> None:
-    """List runs, newest first."""
-    from rich.console import Console
-    from rich.table import Table
-
+    """List runs, newest first: full ids (any unique prefix of one names the run)."""
     found = Client(db).runs(status=status, task=task_id, limit=limit)
     if as_json:
         for info in found:
             click.echo(json.dumps(dataclasses.asdict(info)))
         return
-    table = Table("run", "task", "status", "created", "updated", "detail")
+    import shutil
+
+    columns = shutil.get_terminal_size((80, 24)).columns
+    id_width = max([len("run")] + [len(info.id) for info in found])
+    task_width = min(20, max([len("task")] + [len(info.task_id) for info in found]))
+    click.echo(f"{'run':<{id_width}}  {'status':<13} {'task':<{task_width}}  updated")
     for info in found:
         detail = info.error_message or info.waiting_for or info.result_repr or ""
-        table.add_row(info.id, info.task_id, info.status, _when(info.created_at),
-                      _when(info.updated_at), _clip(detail, 60))
-    Console().print(table)
+        if info.wake_at is not None and info.status == "sleeping":
+            detail = f"until {_when(info.wake_at)}"
+        line = (f"{info.id:<{id_width}}  {info.status:<13} {_clip(info.task_id, task_width):<{task_width}}"
+                f"  {_short_when(info.updated_at)}")
+        room = columns - len(line) - 2
+        if detail and room >= 10:
+            line += "  " + _clip(detail, room)
+        click.echo(line)
+
+
+def _short_when(at: float) -> str:
+    """A time today as HH:MM:SS, another day as its date."""
+    same_day = time.localtime(at)[:3] == time.localtime()[:3]
+    return time.strftime("%H:%M:%S" if same_day else "%Y-%m-%d", time.localtime(at))
 
 
 @click.command()
@@ -244,7 +257,8 @@ def runs(status: str | None, task_id: str | None, limit: int, as_json: bool, db:
 def inspect(run_id: str, as_json: bool, width: int | None, db: str | None) -> None:
     """Show a run's history in time order: creation, every step attempt and retry, events,
     child runs, and its state or outcome with the user's traceback."""
-    timeline = Client(db).timeline(run_id)
+    client = Client(db)
+    timeline = client.timeline(client.resolve(run_id))
     if as_json:
         click.echo(json.dumps(timeline.as_json(), indent=2, default=str))
         return
@@ -320,7 +334,9 @@ def _traceback_lines(timeline: Timeline) -> list[str]:
 @_db_option
 def retry(run_id: str, db: str | None) -> None:
     """Make a paused, failed or dead-lettered run pending again (failed steps run again)."""
-    Client(db).retry(run_id)
+    client = Client(db)
+    run_id = client.resolve(run_id)
+    client.retry(run_id)
     click.echo(f"run {run_id} is pending; a worker or `durablec run TARGET --run-id {run_id}` resumes it")
 
 
@@ -329,7 +345,9 @@ def retry(run_id: str, db: str | None) -> None:
 @_db_option
 def cancel(run_id: str, db: str | None) -> None:
     """Cancel a run that has not finished."""
-    Client(db).cancel(run_id)
+    client = Client(db)
+    run_id = client.resolve(run_id)
+    client.cancel(run_id)
     click.echo(f"run {run_id} cancelled")
 
 
@@ -346,7 +364,9 @@ def send_event(run_id: str, name: str, payload: str | None, db: str | None) -> N
             value = json.loads(payload)
         except json.JSONDecodeError as exc:
             raise UsageError(f"PAYLOAD: not valid JSON ({exc.msg} at column {exc.colno})") from None
-    Client(db).send_event(run_id, name, value)
+    client = Client(db)
+    run_id = client.resolve(run_id)
+    client.send_event(run_id, name, value)
     click.echo(f"event {name!r} sent to run {run_id}")
 
 
@@ -359,7 +379,9 @@ def export(run_id: str, output: str | None, db: str | None) -> None:
     """Write a run's history as a JSON document (signed when DURABLEC_SECRET is set)."""
     from durablec.runtime.history import export_history
 
-    text = json.dumps(export_history(Client(db), run_id), indent=1) + "\n"
+    client = Client(db)
+    run_id = client.resolve(run_id)
+    text = json.dumps(export_history(client, run_id), indent=1) + "\n"
     if output is None:
         click.echo(text, nl=False)
         return

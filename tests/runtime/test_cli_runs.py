@@ -125,3 +125,24 @@ def test_inspect_reads_at_80_columns_with_events_and_traceback(tmp: Path) -> Non
     assert data["steps"][1]["kind"] == "body" and "tasks.py" in data["traceback"]
     assert [entry["what"] for entry in data["timeline"]] == ["created", "step", "body failed",
                                                             "failed"]
+
+
+def test_run_id_prefixes_and_copyable_ids(tmp: Path) -> None:
+    """Issue 13 point 2: a unique prefix names a run; an ambiguous one lists the candidates."""
+    ids = [durablec(tmp, "trigger", "tasks.py:double", "--args", f"[{n}]").stdout.strip()
+           for n in range(3)]
+    assert durablec(tmp, "run", "tasks.py:double", "--args", "[1]", "--run-id", "ab1").returncode == 0
+    assert durablec(tmp, "run", "tasks.py:double", "--args", "[2]", "--run-id", "ab2").returncode == 0
+    ambiguous = durablec(tmp, "inspect", "ab")
+    assert ambiguous.returncode == 2 and "ab1, ab2" in ambiguous.stderr
+    assert "run ab1\n" in durablec(tmp, "inspect", "ab1").stdout  # an exact id wins
+    assert durablec(tmp, "inspect", "zz").returncode == 2
+    # Enough characters of a generated id to be unique, for every command taking a run id.
+    prefix = min(n for n in range(1, 33) if sum(i.startswith(ids[0][:n]) for i in ids) == 1)
+    short = ids[0][:max(prefix, 4)]
+    assert f"run {ids[0]}" in durablec(tmp, "inspect", short).stdout
+    cancelled = durablec(tmp, "cancel", short)
+    assert cancelled.returncode == 0 and ids[0] in cancelled.stdout
+    listed = durablec(tmp, "runs").stdout.splitlines()
+    assert all(len(line) <= 80 for line in listed)
+    assert {line.split()[0] for line in listed[1:]} == {*ids, "ab1", "ab2"}
