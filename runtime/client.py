@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -77,20 +78,32 @@ async def arun(
 async def run_here(
     journal: Journal, task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any], *,
     run_id: str | None = None, on_start: Callable[[str, bool], None] | None = None,
+    max_wait: float = 0.0, on_wait: Callable[[Outcome], None] | None = None,
 ) -> Outcome:
     """Execute a new run of ``task`` in this process, or resume run ``run_id`` by replay
-    (waiting out another holder's lease); ``on_start(run_id, created)`` is told which."""
+    (waiting out another holder's lease); ``on_start(run_id, created)`` is told which.
+
+    A run that suspends on a durable sleep or a retry backoff due within ``max_wait`` seconds
+    of the start is waited for here and resumed (``on_wait(outcome)`` told of each wait), like
+    a foreground command; any other suspension is returned.
+    """
     owner = Owner.here()
+    deadline = time.time() + max_wait
     # Created leased to this process, so that no worker claims it first.
     run_id, created = create_run(journal, task, args, kwargs, run_id=run_id, holder=owner)
     if on_start is not None:
         on_start(run_id, created)
-    outcome = await execute(
-        journal, run_id, lambda task_id: task if task_id == task.id else lookup(task_id),
-        owner=owner,
-    )
-    assert outcome is not None  # execute() waits for the lease (wait=True)
-    return outcome
+    while True:
+        outcome = await execute(
+            journal, run_id, lambda task_id: task if task_id == task.id else lookup(task_id),
+            owner=owner,
+        )
+        assert outcome is not None  # execute() waits for the lease (wait=True)
+        if outcome.status != "sleeping" or outcome.wake_at is None or outcome.wake_at > deadline:
+            return outcome
+        if on_wait is not None:
+            on_wait(outcome)
+        await asyncio.sleep(max(0.0, outcome.wake_at - time.time()))
 
 
 def run(
@@ -223,10 +236,13 @@ class Client:
     async def run_here(
         self, task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any], *,
         run_id: str | None = None, on_start: Callable[[str, bool], None] | None = None,
+        max_wait: float = 0.0, on_wait: Callable[[Outcome], None] | None = None,
     ) -> Outcome:
-        """Execute a run of ``task`` in this process (or resume run ``run_id``): see
-        :func:`run_here`. :func:`result_of` turns the outcome into the result or exception."""
-        return await run_here(self.journal, task, args, kwargs, run_id=run_id, on_start=on_start)
+        """Execute a run of ``task`` in this process (or resume run ``run_id``), waiting through
+        sleeps and backoffs due within ``max_wait`` seconds: see :func:`run_here`.
+        :func:`result_of` turns the outcome into the result or exception."""
+        return await run_here(self.journal, task, args, kwargs, run_id=run_id, on_start=on_start,
+                              max_wait=max_wait, on_wait=on_wait)
 
     def resolve(self, run_id: str) -> str:
         """The id of the one run whose id is ``run_id`` or starts with it (as git takes a short

@@ -23,7 +23,7 @@ from durablec.errors import (
 )
 from durablec.exitcodes import ExitCode
 from durablec.runtime.client import Client, result_of
-from durablec.runtime.model import StepInfo, Timeline
+from durablec.runtime.model import RunInfo, StepInfo, Timeline
 from durablec.runtime.runner import Outcome, journal_for
 from durablec.runtime.task import Task, as_task
 from durablec.runtime.telemetry_env import telemetry_from_environment
@@ -89,13 +89,19 @@ def _to_json(value: Any) -> str:
 @click.option("--args", "args_json", metavar="JSON", help="Positional arguments, a JSON array.")
 @click.option("--kwargs", "kwargs_json", metavar="JSON", help="Keyword arguments, a JSON object.")
 @click.option("--run-id", default=None, help="Resume this run, or start a run with this id.")
+@click.option("--max-wait", default=300.0, show_default=True, type=click.FloatRange(min=0),
+              metavar="SECONDS",
+              help="Wait here through durable sleeps and retry backoffs due within this time.")
 @_db_option
 @_lint_option
 def run(
     target: str, args_json: str | None, kwargs_json: str | None, run_id: str | None,
-    db: str | None, no_lint: bool,
+    max_wait: float, db: str | None, no_lint: bool,
 ) -> None:
-    """Run a task to its end in this process (or resume run ID); its result is printed as JSON."""
+    """Run a task to its end in this process (or resume run ID); its result is printed as JSON.
+
+    Exit 0 completed, 1 failed, 3 waiting on someone else (an event, a person, a child run, a
+    wait past --max-wait): what it waits for and the command that continues it on stderr."""
     args = _json_arg(args_json, list, "--args")
     kwargs = _json_arg(kwargs_json, dict, "--kwargs")
     task = _load_task(target, not no_lint)
@@ -104,11 +110,16 @@ def run(
         click.echo(f"durablec: run {run_id} ({'started' if created else 'resumed'}, task "
                    f"{task.id})", err=True)
 
+    def waiting(outcome: Outcome) -> None:
+        click.echo(f"durablec: run {outcome.run_id} {outcome.message or 'sleeps'}; waiting here "
+                   f"(up to --max-wait {max_wait:g} s)", err=True)
+
     client = Client(db)
     telemetry_from_environment(client.journal)
     try:
         outcome = asyncio.run(
-            client.run_here(task, tuple(args), kwargs, run_id=run_id, on_start=started))
+            client.run_here(task, tuple(args), kwargs, run_id=run_id, on_start=started,
+                            max_wait=max_wait, on_wait=waiting))
     except (NonDeterminismError, SerializationError) as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(ExitCode.FINDINGS)
@@ -126,13 +137,36 @@ def run(
             # The journal cannot be read as it is (a tampered row): fixed outside the code.
             click.echo(f"error: {error}", err=True)
             sys.exit(ExitCode.USAGE)
-        click.echo(f"durablec: {error}", err=True)
+        click.echo(f"durablec: {_continue_advice(client.get(run_id), target, max_wait)}",
+                   err=True)
         sys.exit(ExitCode.SUSPENDED)
     except Exception as error:  # noqa: BLE001 - the task's own exception ends the run failed
         click.echo(f"durablec: run {run_id} {outcome.status}: {type(error).__name__}: {error}",
                    err=True)
         sys.exit(ExitCode.FINDINGS)
     click.echo(_to_json(result))
+
+
+def _continue_advice(info: RunInfo, target: str, max_wait: float) -> str:
+    """What a suspended run waits for, and the command that continues it."""
+    rid = info.id
+    resume = f"`durablec run {target} --run-id {rid}`"
+    waits = info.waiting_for or ""
+    if info.status == "paused":
+        return (f"run {rid} is paused for a person: {info.error_message or waits}; after fixing "
+                f"the cause `durablec retry {rid}`, or `durablec cancel {rid}`")
+    if info.status == "waiting" and waits.startswith("run:"):
+        child = waits[len("run:"):]
+        return (f"run {rid} is waiting for child run {child}, which no worker executes here: start "
+                f"`durablec worker TARGET` for its task, then {resume}")
+    if info.status == "waiting":
+        until = f" (until {_when(info.wake_at)})" if info.wake_at is not None else ""
+        return (f"run {rid} is waiting for event {waits!r}{until}: "
+                f"`durablec send-event {rid} {waits} JSON`, then {resume} or a worker continues it")
+    if info.status == "sleeping":
+        return (f"run {rid} is sleeping until {_when(info.wake_at)}, past --max-wait {max_wait:g} s: "
+                f"a worker (`durablec worker {target}`) or {resume} after then continues it")
+    return f"run {rid} is {info.status}: {resume} continues it"
 
 
 @click.command()

@@ -25,6 +25,23 @@ async def boom():
     await step(1)
     raise ValueError("broken on purpose")
 
+@durablec.task(id="nap")
+async def nap():
+    await durablec.sleep(1.5)
+    return "rested"
+
+calls = []
+
+async def flaky(n):
+    calls.append(n)
+    if len(calls) < 2:
+        raise ConnectionError("try again")
+    return n
+
+@durablec.task(id="backoff", retry=durablec.Retry.fixed(1.5, max_attempts=3))
+async def backoff():
+    return await flaky(7)
+
 @durablec.task(id="gate")
 async def gate(order):
     first = await step(order)
@@ -107,7 +124,8 @@ def test_inspect_reads_at_80_columns_with_events_and_traceback(tmp: Path) -> Non
     # Every line fits, but for file:line, which is shown in full to be copied.
     assert all(len(line) <= 80 for line in lines if not line.strip().startswith("at ")), lines
     text = shown.stdout
-    assert f"at {tmp / 'tasks.py'}:19:" in text
+    line = TASKS.splitlines().index("    first = await step(order)") + 1
+    assert f"at {tmp / 'tasks.py'}:{line}:" in text
     order = [text.index(word) for word in
              ("created:", "step 0 step", "event sent: approval", "step 1 durablec.wait_for_event",
               "event taken: approval by step 1", "completed: result")]
@@ -146,3 +164,20 @@ def test_run_id_prefixes_and_copyable_ids(tmp: Path) -> None:
     listed = durablec(tmp, "runs").stdout.splitlines()
     assert all(len(line) <= 80 for line in listed)
     assert {line.split()[0] for line in listed[1:]} == {*ids, "ab1", "ab2"}
+
+
+def test_run_waits_through_sleeps_and_backoffs(tmp: Path) -> None:
+    """Issue 13 point 3: exit 3 only for runs that need someone else, saying what continues them."""
+    napped = durablec(tmp, "run", "tasks.py:nap", "--run-id", "n1")
+    assert napped.returncode == 0, napped.stderr
+    assert json.loads(napped.stdout) == "rested" and "waiting here" in napped.stderr
+    retried = durablec(tmp, "run", "tasks.py:backoff", "--run-id", "b1")
+    assert retried.returncode == 0, retried.stderr
+    assert json.loads(retried.stdout) == 7 and "retries in 1.5 s" in retried.stderr
+    past = durablec(tmp, "run", "tasks.py:nap", "--run-id", "n2", "--max-wait", "0.5")
+    assert past.returncode == 3
+    assert "is sleeping until" in past.stderr and "--run-id n2" in past.stderr
+    gated = durablec(tmp, "run", "tasks.py:gate", "--args", "[1]", "--run-id", "g2")
+    assert gated.returncode == 3
+    assert "is waiting for event 'approval'" in gated.stderr
+    assert "durablec send-event g2 approval JSON" in gated.stderr
