@@ -137,8 +137,9 @@ def run(
             # The journal cannot be read as it is (a tampered row): fixed outside the code.
             click.echo(f"error: {error}", err=True)
             sys.exit(ExitCode.USAGE)
-        click.echo(f"durablec: {_continue_advice(client.get(run_id), target, max_wait)}",
-                   err=True)
+        advice = (_continue_advice(client.get(run_id), target, max_wait)
+                  if outcome.status in ("waiting", "sleeping") else None)
+        click.echo(f"durablec: {advice or error}", err=True)
         sys.exit(ExitCode.SUSPENDED)
     except Exception as error:  # noqa: BLE001 - the task's own exception ends the run failed
         click.echo(f"durablec: run {run_id} {outcome.status}: {type(error).__name__}: {error}",
@@ -147,14 +148,11 @@ def run(
     click.echo(_to_json(result))
 
 
-def _continue_advice(info: RunInfo, target: str, max_wait: float) -> str:
-    """What a suspended run waits for, and the command that continues it."""
+def _continue_advice(info: RunInfo, target: str, max_wait: float) -> str | None:
+    """What a waiting or sleeping run waits for, and the command that continues it."""
     rid = info.id
     resume = f"`durablec run {target} --run-id {rid}`"
     waits = info.waiting_for or ""
-    if info.status == "paused":
-        return (f"run {rid} is paused for a person: {info.error_message or waits}; after fixing "
-                f"the cause `durablec retry {rid}`, or `durablec cancel {rid}`")
     if info.status == "waiting" and waits.startswith("run:"):
         child = waits[len("run:"):]
         return (f"run {rid} is waiting for child run {child}, which no worker executes here: start "
@@ -166,7 +164,7 @@ def _continue_advice(info: RunInfo, target: str, max_wait: float) -> str:
     if info.status == "sleeping":
         return (f"run {rid} is sleeping until {_when(info.wake_at)}, past --max-wait {max_wait:g} s: "
                 f"a worker (`durablec worker {target}`) or {resume} after then continues it")
-    return f"run {rid} is {info.status}: {resume} continues it"
+    return None  # it moved on meanwhile: the runtime's own message says more
 
 
 @click.command()
