@@ -204,8 +204,10 @@ def json_value(value: Any) -> Any:
 class Client:
     """Start, look at and steer runs in the journal at ``db`` (from any process)."""
 
-    def __init__(self, db: str | None = None) -> None:
-        self.journal = journal_for(db)
+    def __init__(self, db: str | None = None, *, create: bool = True) -> None:
+        """``create=False``: a journal that does not exist yet is refused (JournalError), not
+        created, for code that only reads."""
+        self.journal = journal_for(db, create=create)
 
     def trigger(
         self, task: Task[Any, R] | str, *args: Any, idempotency_key: str | None = None,

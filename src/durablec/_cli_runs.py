@@ -24,7 +24,7 @@ from durablec.errors import (
 from durablec.exitcodes import ExitCode
 from durablec.runtime.client import Client, result_of
 from durablec.runtime.model import RunInfo, StepInfo, Timeline
-from durablec.runtime.runner import Outcome, journal_for
+from durablec.runtime.runner import Outcome
 from durablec.runtime.task import Task, as_task
 from durablec.runtime.telemetry_env import telemetry_from_environment
 from durablec.runtime.worker import work
@@ -71,6 +71,16 @@ def _json_arg(text: str | None, kind: type, option: str) -> Any:
     return value
 
 
+def _client(db: str | None, *, create: bool = True) -> Client:
+    """The Client on the journal at ``db``; ``create=False`` for commands that only read (a
+    journal that does not exist is refused). With ``durablec -v`` says which journal it is."""
+    client = Client(db, create=create)
+    context = click.get_current_context(silent=True)
+    if context is not None and context.meta.get("durablec.verbose"):
+        click.echo(f"durablec: journal {client.journal.url}", err=True)
+    return client
+
+
 def _to_json(value: Any) -> str:
     def default(obj: Any) -> Any:
         if isinstance(obj, datetime):
@@ -114,7 +124,7 @@ def run(
         click.echo(f"durablec: run {outcome.run_id} {outcome.message or 'sleeps'}; waiting here "
                    f"(up to --max-wait {max_wait:g} s)", err=True)
 
-    client = Client(db)
+    client = _client(db)
     telemetry_from_environment(client.journal)
     try:
         outcome = asyncio.run(
@@ -184,7 +194,7 @@ def trigger(
     args = _json_arg(args_json, list, "--args")
     kwargs = _json_arg(kwargs_json, dict, "--kwargs")
     task = _load_task(target, not no_lint)
-    handle = Client(db).enqueue(task, tuple(args), kwargs, idempotency_key=idempotency_key,
+    handle = _client(db).enqueue(task, tuple(args), kwargs, idempotency_key=idempotency_key,
                                 concurrency_key=concurrency_key)
     click.echo(handle.run_id)
 
@@ -211,7 +221,7 @@ def worker(
     # Stopped while it starts, the worker holds no lease yet: it may just exit.
     signal.signal(signal.SIGTERM, _exit_now)
     tasks = [_load_task(target, not no_lint) for target in targets]
-    telemetry_from_environment(journal_for(db))
+    telemetry_from_environment(_client(db).journal)
     click.echo(f"durablec worker: serving {', '.join(t.id for t in tasks)} "
                f"(concurrency {concurrency})", err=True)
 
@@ -251,7 +261,7 @@ def _when(at: float | None) -> str:
 @_db_option
 def runs(status: str | None, task_id: str | None, limit: int, as_json: bool, db: str | None) -> None:
     """List runs, newest first: full ids (any unique prefix of one names the run)."""
-    found = Client(db).runs(status=status, task=task_id, limit=limit)
+    found = _client(db, create=False).runs(status=status, task=task_id, limit=limit)
     if as_json:
         for info in found:
             click.echo(json.dumps(dataclasses.asdict(info)))
@@ -289,7 +299,7 @@ def _short_when(at: float) -> str:
 def inspect(run_id: str, as_json: bool, width: int | None, db: str | None) -> None:
     """Show a run's history in time order: creation, every step attempt and retry, events,
     child runs, and its state or outcome with the user's traceback."""
-    client = Client(db)
+    client = _client(db, create=False)
     timeline = client.timeline(client.resolve(run_id))
     if as_json:
         click.echo(json.dumps(timeline.as_json(), indent=2, default=str))
@@ -366,7 +376,7 @@ def _traceback_lines(timeline: Timeline) -> list[str]:
 @_db_option
 def retry(run_id: str, db: str | None) -> None:
     """Make a paused, failed or dead-lettered run pending again (failed steps run again)."""
-    client = Client(db)
+    client = _client(db, create=False)
     run_id = client.resolve(run_id)
     client.retry(run_id)
     click.echo(f"run {run_id} is pending; a worker or `durablec run TARGET --run-id {run_id}` resumes it")
@@ -377,7 +387,7 @@ def retry(run_id: str, db: str | None) -> None:
 @_db_option
 def cancel(run_id: str, db: str | None) -> None:
     """Cancel a run that has not finished."""
-    client = Client(db)
+    client = _client(db, create=False)
     run_id = client.resolve(run_id)
     client.cancel(run_id)
     click.echo(f"run {run_id} cancelled")
@@ -396,7 +406,7 @@ def send_event(run_id: str, name: str, payload: str | None, db: str | None) -> N
             value = json.loads(payload)
         except json.JSONDecodeError as exc:
             raise UsageError(f"PAYLOAD: not valid JSON ({exc.msg} at column {exc.colno})") from None
-    client = Client(db)
+    client = _client(db, create=False)
     run_id = client.resolve(run_id)
     client.send_event(run_id, name, value)
     click.echo(f"event {name!r} sent to run {run_id}")
@@ -411,7 +421,7 @@ def export(run_id: str, output: str | None, db: str | None) -> None:
     """Write a run's history as a JSON document (signed when DURABLEC_SECRET is set)."""
     from durablec.runtime.history import export_history
 
-    client = Client(db)
+    client = _client(db, create=False)
     run_id = client.resolve(run_id)
     text = json.dumps(export_history(client, run_id), indent=1) + "\n"
     if output is None:
@@ -455,7 +465,7 @@ def replay(targets: tuple[str, ...], check: bool, histories: tuple[str, ...], db
                 click.echo(f"{path} ({history.task_id}): {divergence}")
         click.echo(f"replay --check: {checked} histories, {diverged} diverged", err=True)
         sys.exit(ExitCode.FINDINGS if diverged else ExitCode.OK)
-    client = Client(db)
+    client = _client(db, create=False)
     for task_id, task in tasks.items():
         for info in client.runs(task=task_id, limit=1_000_000):
             checked += 1

@@ -181,3 +181,30 @@ def test_run_waits_through_sleeps_and_backoffs(tmp: Path) -> None:
     assert gated.returncode == 3
     assert "is waiting for event 'approval'" in gated.stderr
     assert "durablec send-event g2 approval JSON" in gated.stderr
+
+
+def test_journals_for_tests_and_scripts(tmp: Path) -> None:
+    """Issue 13 point 4: sqlite:// in one process; read commands never create a journal; -v."""
+    script = tmp / "script.py"
+    script.write_text(
+        "import durablec\n"
+        "from durablec.compiler.importhook import install\n"
+        "install(['.'])\n"
+        "import tasks\n"
+        "print(durablec.run(tasks.double, 4, db='sqlite://'), "
+        "durablec.run(tasks.double, 5, db='sqlite:///:memory:'),"
+        " durablec.Client('sqlite://').runs()[0].status)\n")
+    ran = subprocess.run([sys.executable, str(script)], cwd=tmp, capture_output=True, text=True,
+                         check=False)
+    assert ran.returncode == 0 and ran.stdout.split() == ["8", "10", "completed"], ran.stderr
+    empty = tmp / "elsewhere"
+    empty.mkdir()
+    for command in (["runs"], ["inspect", "r1"], ["cancel", "r1"], ["export", "r1"]):
+        refused = subprocess.run([sys.executable, "-m", "durablec", *command], cwd=empty,
+                                 capture_output=True, text=True, check=False,
+                                 env={k: v for k, v in os.environ.items()
+                                      if k != "DURABLEC_DATABASE_URL"})
+        assert refused.returncode == 2 and "no journal at sqlite:///./durablec.db" in refused.stderr
+    assert list(empty.iterdir()) == []
+    told = durablec(tmp, "-v", "run", "tasks.py:double", "--args", "[1]")
+    assert f"durablec: journal sqlite:///{tmp / 'j.db'}" in told.stderr
