@@ -208,3 +208,13 @@ def test_journals_for_tests_and_scripts(tmp: Path) -> None:
     assert list(empty.iterdir()) == []
     told = durablec(tmp, "-v", "run", "tasks.py:double", "--args", "[1]")
     assert f"durablec: journal sqlite:///{tmp / 'j.db'}" in told.stderr
+
+
+def test_a_reused_idempotency_key_takes_the_same_arguments(tmp: Path) -> None:
+    """Issue 13 point 5."""
+    first = durablec(tmp, "trigger", "tasks.py:double", "--args", "[1]", "--idempotency-key", "k")
+    again = durablec(tmp, "trigger", "tasks.py:double", "--args", "[1]", "--idempotency-key", "k")
+    assert first.returncode == again.returncode == 0 and first.stdout == again.stdout
+    other = durablec(tmp, "trigger", "tasks.py:double", "--args", "[2]", "--idempotency-key", "k")
+    assert other.returncode == 2 and other.stdout == ""
+    assert f"used by run {first.stdout.strip()} with other arguments" in other.stderr
