@@ -19,7 +19,7 @@ from durablec.runtime.control import Suspend
 from durablec.runtime.creation import create_run
 from durablec.runtime.engine import run_scope
 from durablec.runtime.lease import Owner
-from durablec.runtime.model import TERMINAL, RunInfo, RunRows, Timeline
+from durablec.runtime.model import RUN_STATUSES, TERMINAL, RunInfo, RunRows, StatusCount, Timeline
 from durablec.runtime.runner import Outcome, execute, journal_for, outcome_of, start
 from durablec.runtime.schedstore import ScheduleInfo
 from durablec.runtime.schedule import DEFAULT_CATCHUP_LIMIT, Catchup, Cron
@@ -262,11 +262,21 @@ class Client:
         return store.get_run(self.journal, run_id).info()
 
     def runs(
-        self, status: str | None = None, task: str | None = None, limit: int = 100
+        self, status: str | None = None, task: str | None = None, limit: int = 100, *,
+        queue: str | None = None, dead_letter: str | None = None, since: float | None = None,
     ) -> list[RunInfo]:
-        """Runs, newest first, optionally filtered by status and task id."""
-        found = store.list_runs(self.journal, status=status, task_id=task, limit=limit)
+        """Runs, newest first, optionally filtered by status, task id, queue, dead-letter queue
+        and creation time (``since``, seconds since the epoch)."""
+        if status is not None and status not in RUN_STATUSES:
+            raise UsageError(f"no run status {status!r}; the statuses are "
+                             f"{', '.join(RUN_STATUSES)}")
+        found = store.list_runs(self.journal, status=status, task_id=task, limit=limit,
+                                queue=queue, dead_letter=dead_letter, since=since)
         return [record.info() for record in found]
+
+    def counts(self) -> list[StatusCount]:
+        """How many runs each task has in each status, per queue."""
+        return store.status_counts(self.journal)
 
     def timeline(self, run_id: str) -> Timeline:
         """What happened in the run: its state, every step attempt and every event, in order."""

@@ -15,7 +15,7 @@ from typing import Any, Final, Literal, NamedTuple, get_args
 __all__ = [
     "RUN_STATUSES", "TERMINAL", "EventInfo", "LeaseInfo", "RunInfo", "RunRecord", "RunRows",
     "RunStatus",
-    "StepInfo", "StepKind", "StepOutcome", "Timeline", "TimelineEntry", "user_traceback",
+    "StatusCount", "StepInfo", "StepKind", "StepOutcome", "Timeline", "TimelineEntry", "user_traceback",
 ]
 
 RunStatus = Literal[
@@ -51,6 +51,21 @@ class RunInfo:
     args_repr: str | None
     parent_run_id: str | None
     lease_owner: str | None
+    queue: str | None = None
+    concurrency_key: str | None = None
+    dead_letter: str | None = None
+    """The dead-letter queue a dead-lettered run sits in."""
+    attempt: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class StatusCount:
+    """How many runs of one task on one queue are in one status."""
+
+    task_id: str
+    queue: str | None
+    status: RunStatus
+    count: int
 
 
 class RunRecord(NamedTuple):
@@ -93,7 +108,7 @@ class RunRecord(NamedTuple):
             self.id, self.task_id, self.status, self.created_at, self.updated_at,
             self.finished_at, self.wake_at, self.waiting_for, self.error_type,
             self.error_message, self.result_repr, self.args_repr, self.parent_run_id,
-            self.lease_owner,
+            self.lease_owner, self.queue, self.concurrency_key, self.dead_letter, self.attempt,
         )
 
 

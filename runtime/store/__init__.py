@@ -39,6 +39,7 @@ from durablec.runtime.store.runs import (
     list_runs,
     reset_for_retry,
     run_rows,
+    status_counts,
     suspend,
     update_held,
     wake,
@@ -51,6 +52,7 @@ __all__ = [
     "DatabaseError", "Journal", "Taken", "Write", "cancel", "claim_due", "claim_on_queue",
     "database_url", "deliver_event", "find_run", "finish_write", "get_run", "ids_starting", "insert_run",
     "insert_run_write", "leased_on_host", "list_runs", "listen", "now", "renew",
-    "reset_for_retry", "run_rows", "suspend", "take_event", "take_lease", "take_over", "timeline",
+    "reset_for_retry", "run_rows", "status_counts", "suspend", "take_event", "take_lease",
+    "take_over", "timeline",
     "update_held", "wake",
 ]

@@ -11,11 +11,21 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, exists, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from durablec.errors import RunNotFoundError
-from durablec.runtime.model import TERMINAL, RunRecord, RunRows
+from durablec.runtime.model import TERMINAL, RunRecord, RunRows, StatusCount
 from durablec.runtime.store.database import Journal, now
 from durablec.runtime.store.schema import events, held, runs, steps
 
@@ -213,14 +223,31 @@ def ids_starting(journal: Journal, prefix: str, limit: int = 10) -> list[str]:
     return list(found)
 
 
+def status_counts(journal: Journal) -> list[StatusCount]:
+    """How many runs each task has in each status, per queue, by task, queue and status."""
+    query = (select(runs.c.task_id, runs.c.queue, runs.c.status, func.count())
+             .group_by(runs.c.task_id, runs.c.queue, runs.c.status)
+             .order_by(runs.c.task_id, runs.c.queue, runs.c.status))
+    with journal.begin() as conn:
+        return [StatusCount(*row) for row in conn.execute(query)]
+
+
 def list_runs(
     journal: Journal, *, status: str | None = None, task_id: str | None = None, limit: int = 100,
+    queue: str | None = None, dead_letter: str | None = None, since: float | None = None,
 ) -> list[RunRecord]:
-    """Runs, newest first, optionally of one status and one task."""
+    """Runs, newest first, optionally of one status, task, queue and dead-letter queue, and
+    created at or after ``since``."""
     query = select(runs).order_by(runs.c.created_at.desc()).limit(limit)
     if status is not None:
         query = query.where(runs.c.status == status)
     if task_id is not None:
         query = query.where(runs.c.task_id == task_id)
+    if queue is not None:
+        query = query.where(runs.c.queue == queue)
+    if dead_letter is not None:
+        query = query.where(runs.c.dead_letter == dead_letter)
+    if since is not None:
+        query = query.where(runs.c.created_at >= since)
     with journal.begin() as conn:
         return [record(row) for row in conn.execute(query)]

@@ -256,12 +256,25 @@ def _when(at: float | None) -> str:
 @click.command()
 @click.option("--status", default=None, help="Only runs in this state.")
 @click.option("--task", "task_id", default=None, help="Only runs of this task id.")
+@click.option("--queue", default=None, help="Only runs on this queue.")
+@click.option("--dead-letter", default=None, metavar="QUEUE",
+              help="Only runs dead-lettered into this queue.")
+@click.option("--since", default=None, metavar="WHEN",
+              help="Only runs created since WHEN: 30m, 2h, 7d, or a date (2026-11-30[T12:00]).")
+@click.option("--summary", is_flag=True,
+              help="Counts by status per task and queue, and the schedules, instead of runs.")
 @click.option("--limit", default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
 @_db_option
-def runs(status: str | None, task_id: str | None, limit: int, as_json: bool, db: str | None) -> None:
+def runs(status: str | None, task_id: str | None, queue: str | None, dead_letter: str | None,
+         since: str | None, summary: bool, limit: int, as_json: bool, db: str | None) -> None:
     """List runs, newest first: full ids (any unique prefix of one names the run)."""
-    found = _client(db, create=False).runs(status=status, task=task_id, limit=limit)
+    client = _client(db, create=False)
+    if summary:
+        _print_summary(client, as_json)
+        return
+    found = client.runs(status=status, task=task_id, limit=limit, queue=queue,
+                        dead_letter=dead_letter, since=None if since is None else _since(since))
     if as_json:
         for info in found:
             click.echo(json.dumps(dataclasses.asdict(info)))
@@ -276,12 +289,65 @@ def runs(status: str | None, task_id: str | None, limit: int, as_json: bool, db:
         detail = info.error_message or info.waiting_for or info.result_repr or ""
         if info.wake_at is not None and info.status == "sleeping":
             detail = f"until {_when(info.wake_at)}"
+        if info.dead_letter:
+            detail = f"dead-letter {info.dead_letter}: {detail}"
         line = (f"{info.id:<{id_width}}  {info.status:<13} {_clip(info.task_id, task_width):<{task_width}}"
                 f"  {_short_when(info.updated_at)}")
         room = columns - len(line) - 2
         if detail and room >= 10:
             line += "  " + _clip(detail, room)
         click.echo(line)
+
+
+def _since(text: str) -> float:
+    """``30m``, ``2h``, ``7d`` (ago) or an ISO date/time (local), as seconds since the epoch."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if text[-1:] in units:
+        try:
+            return time.time() - float(text[:-1]) * units[text[-1]]
+        except ValueError:
+            pass
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        raise UsageError(f"--since {text!r}: give a duration ago (30m, 2h, 7d) or a date "
+                         "(2026-11-30 or 2026-11-30T12:00)") from None
+
+
+_SUMMARY_STATUSES = ("pending", "running", "sleeping", "waiting", "paused", "failed",
+                     "dead_lettered", "completed", "cancelled")
+
+
+def _print_summary(client: Client, as_json: bool) -> None:
+    """Counts by status per task and queue, then the schedules and their next fire time."""
+    table: dict[tuple[str, str], dict[str, int]] = {}
+    for count in client.counts():
+        table.setdefault((count.task_id, count.queue or "-"), {})[count.status] = count.count
+    schedules = client.schedules()
+    if as_json:
+        click.echo(json.dumps({
+            "runs": [{"task": task, "queue": None if queue == "-" else queue, "counts": counts}
+                     for (task, queue), counts in table.items()],
+            "schedules": [{"id": s.id, "task": s.task_id, "paused": s.paused,
+                           "next_at": s.next_at} for s in schedules],
+        }))
+        return
+    shown = [status for status in _SUMMARY_STATUSES
+             if any(status in counts for counts in table.values())]
+    heads = {"dead_lettered": "dead", "completed": "done", "cancelled": "cancel"}
+    task_width = max([4] + [len(task) for task, _ in table])
+    queue_width = max([5] + [len(queue) for _, queue in table])
+    click.echo(f"{'task':<{task_width}}  {'queue':<{queue_width}}"
+               + "".join(f" {heads.get(status, status):>8}" for status in shown))
+    for (task, queue), counts in table.items():
+        click.echo(f"{task:<{task_width}}  {queue:<{queue_width}}"
+                   + "".join(f" {counts.get(status, 0):>8}" for status in shown))
+    if schedules:
+        click.echo("")
+        click.echo("schedule                          task                  next")
+        for item in schedules:
+            when = "paused" if item.paused else _when(item.next_at)
+            click.echo(f"{_clip(item.id, 32):<32}  {_clip(item.task_id, 20):<20}  {when}")
 
 
 def _short_when(at: float) -> str:

@@ -218,3 +218,22 @@ def test_a_reused_idempotency_key_takes_the_same_arguments(tmp: Path) -> None:
     other = durablec(tmp, "trigger", "tasks.py:double", "--args", "[2]", "--idempotency-key", "k")
     assert other.returncode == 2 and other.stdout == ""
     assert f"used by run {first.stdout.strip()} with other arguments" in other.stderr
+
+
+def test_runs_filters_and_summary(tmp: Path) -> None:
+    """Issue 13 point 6 (without the `retrying` status): filters, --summary, bad statuses."""
+    assert durablec(tmp, "run", "tasks.py:double", "--args", "[1]", "--run-id", "d1").returncode == 0
+    assert durablec(tmp, "run", "tasks.py:boom", "--run-id", "b1").returncode == 1
+    bogus = durablec(tmp, "runs", "--status", "bogus")
+    assert bogus.returncode == 2 and "no run status 'bogus'" in bogus.stderr
+    summary = durablec(tmp, "runs", "--summary").stdout.splitlines()
+    assert summary[0].split() == ["task", "queue", "failed", "done"]
+    assert summary[1].split() == ["boom", "-", "1", "0"] and summary[2].split() == ["double", "-", "0", "1"]
+    counted = json.loads(durablec(tmp, "runs", "--summary", "--json").stdout)
+    assert {"task": "boom", "queue": None, "counts": {"failed": 1}} in counted["runs"]
+    assert counted["schedules"] == []
+    assert durablec(tmp, "runs", "--since", "1h", "--status", "failed").stdout.split()[4] == "b1"
+    assert len(durablec(tmp, "runs", "--since", "2999-01-01").stdout.splitlines()) == 1
+    assert durablec(tmp, "runs", "--queue", "nope").stdout.splitlines()[1:] == []
+    assert durablec(tmp, "runs", "--dead-letter", "dlq").stdout.splitlines()[1:] == []
+    assert durablec(tmp, "runs", "--since", "soon").returncode == 2
