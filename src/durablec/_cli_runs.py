@@ -350,6 +350,22 @@ def _print_summary(client: Client, as_json: bool) -> None:
             click.echo(f"{_clip(item.id, 32):<32}  {_clip(item.task_id, 20):<20}  {when}")
 
 
+def _replay_advice(info: RunInfo) -> str:
+    """What a divergence means for a run in its status, and what to do about it."""
+    rid = info.id
+    if info.status in ("completed", "cancelled"):
+        return (f"{info.status}: nothing replays it again, so nothing needs doing for the run; "
+                "this code and its stored history disagree (update exported histories)")
+    if info.status in ("failed", "dead_lettered"):
+        return (f"{info.status}: only `durablec retry {rid}` would resume it, and under this code "
+                "it would stop at the divergence; leave it, or fix the code first")
+    if info.status == "paused":
+        return (f"paused: `durablec retry {rid}` would resume it under this code and stop at the "
+                f"divergence; let the old code finish it, or `durablec cancel {rid}`")
+    return (f"{info.status}: it will resume under the code a worker runs and stop at the "
+            f"divergence; let the old code finish it before deploying, or `durablec cancel {rid}`")
+
+
 def _short_when(at: float) -> str:
     """A time today as HH:MM:SS, another day as its date."""
     same_day = time.localtime(at)[:3] == time.localtime()[:3]
@@ -505,9 +521,15 @@ def export(run_id: str, output: str | None, db: str | None) -> None:
 @click.option("--history", "histories", multiple=True, metavar="FILE",
               type=click.Path(exists=True, dir_okay=False),
               help="Replay this exported history (repeatable) instead of the journal's runs.")
+@click.option("--status", "statuses", multiple=True, help="Only runs in this state (repeatable).")
+@click.option("--since", default=None, metavar="WHEN",
+              help="Only runs created since WHEN: 30m, 2h, 7d, or a date.")
+@click.option("--limit", default=1_000_000, show_default=True, type=click.IntRange(min=1),
+              help="At most this many runs per task, newest first.")
 @_db_option
 @_lint_option
-def replay(targets: tuple[str, ...], check: bool, histories: tuple[str, ...], db: str | None,
+def replay(targets: tuple[str, ...], check: bool, histories: tuple[str, ...],
+           statuses: tuple[str, ...], since: str | None, limit: int, db: str | None,
            no_lint: bool) -> None:
     """Replay stored runs of the TARGET tasks (or exported histories of them) against the current
     code without running any step; exit 1 on divergence."""
@@ -532,12 +554,22 @@ def replay(targets: tuple[str, ...], check: bool, histories: tuple[str, ...], db
         click.echo(f"replay --check: {checked} histories, {diverged} diverged", err=True)
         sys.exit(ExitCode.FINDINGS if diverged else ExitCode.OK)
     client = _client(db, create=False)
+    after = None if since is None else _since(since)
     for task_id, task in tasks.items():
-        for info in client.runs(task=task_id, limit=1_000_000):
+        found = [info for status in (statuses or (None,))
+                 for info in client.runs(status=status, task=task_id, limit=limit, since=after)]
+        for info in found:
             checked += 1
-            divergence = check_replay(client.journal, client.rows(info.id), task)
+            try:
+                divergence = check_replay(client.journal, client.rows(info.id), task)
+            except Exception as error:  # noqa: BLE001 - one unreadable run must not stop the check
+                diverged += 1
+                click.echo(f"{info.id} ({task_id}, {info.status}): cannot be replayed: "
+                           f"{type(error).__name__}: {error}")
+                continue
             if divergence is not None:
                 diverged += 1
-                click.echo(f"{info.id} ({task_id}, {info.status}): {divergence}")
+                click.echo(f"{info.id} ({task_id}, {info.status}): {divergence}\n"
+                           f"  {_replay_advice(info)}")
     click.echo(f"replay --check: {checked} runs, {diverged} diverged", err=True)
     sys.exit(ExitCode.FINDINGS if diverged else ExitCode.OK)

@@ -237,3 +237,23 @@ def test_runs_filters_and_summary(tmp: Path) -> None:
     assert durablec(tmp, "runs", "--queue", "nope").stdout.splitlines()[1:] == []
     assert durablec(tmp, "runs", "--dead-letter", "dlq").stdout.splitlines()[1:] == []
     assert durablec(tmp, "runs", "--since", "soon").returncode == 2
+
+
+def test_replay_check_filters_advises_and_survives_a_bad_row(tmp: Path) -> None:
+    """Issue 13 point 7 (replay --check): advice per status; an unreadable row is one run's."""
+    import sqlite3
+
+    for run_id in ("c1", "c2"):
+        assert durablec(tmp, "run", "tasks.py:double", "--args", "[2]", "--run-id", run_id).returncode == 0
+    with sqlite3.connect(tmp / "j.db") as db:
+        db.execute("UPDATE durablec_steps SET result = x'00ff' WHERE run_id = 'c1'")
+    (tmp / "tasks.py").write_text(TASKS.replace("return await step(x)", "return await durablec.now()"))
+    checked = durablec(tmp, "replay", "--check", "tasks.py:double")
+    assert checked.returncode == 1
+    assert "c2 (double, completed)" in checked.stdout and "nothing replays it again" in checked.stdout
+    assert "c1 (double, completed)" in checked.stdout
+    assert "replay --check: 2 runs, 2 diverged" in checked.stderr
+    none = durablec(tmp, "replay", "--check", "tasks.py:double", "--status", "failed")
+    assert none.returncode == 0 and "0 runs" in none.stderr
+    one = durablec(tmp, "replay", "--check", "tasks.py:double", "--limit", "1", "--since", "1h")
+    assert "1 runs" in one.stderr
