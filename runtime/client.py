@@ -320,6 +320,16 @@ class Client:
             )
         store.reset_for_retry(self.journal, run_id)
 
+    def redrive(self, dead_letter: str) -> list[str]:
+        """Retry every run dead-lettered into queue ``dead_letter`` (see :meth:`retry`); their
+        ids, oldest first."""
+        found = store.list_runs(self.journal, status="dead_lettered", dead_letter=dead_letter,
+                                limit=1_000_000)
+        redriven = [record.id for record in reversed(found)]
+        for run_id in redriven:
+            store.reset_for_retry(self.journal, run_id)
+        return redriven
+
     def cancel(self, run_id: str) -> None:
         """Cancel a run that has not finished; its executor loses the lease and stops."""
         info = self.get(run_id)

@@ -454,11 +454,24 @@ def _traceback_lines(timeline: Timeline) -> list[str]:
 
 
 @click.command()
-@click.argument("run_id")
+@click.argument("run_id", required=False)
+@click.option("--dead-letter", default=None, metavar="QUEUE",
+              help="Redrive a dead-letter queue: retry every run dead-lettered into QUEUE.")
 @_db_option
-def retry(run_id: str, db: str | None) -> None:
-    """Make a paused, failed or dead-lettered run pending again (failed steps run again)."""
+def retry(run_id: str | None, dead_letter: str | None, db: str | None) -> None:
+    """Make a paused, failed or dead-lettered run pending again (failed steps run again), or
+    every run of a dead-letter queue (--dead-letter QUEUE)."""
+    if (run_id is None) == (dead_letter is None):
+        raise UsageError("retry takes a RUN id or --dead-letter QUEUE (one of them)")
     client = _client(db, create=False)
+    if dead_letter is not None:
+        redriven = client.redrive(dead_letter)
+        for rid in redriven:
+            click.echo(rid)
+        click.echo(f"durablec: {len(redriven)} runs of dead-letter queue {dead_letter!r} are "
+                   "pending again; a worker resumes them", err=True)
+        return
+    assert run_id is not None
     run_id = client.resolve(run_id)
     client.retry(run_id)
     click.echo(f"run {run_id} is pending; a worker or `durablec run TARGET --run-id {run_id}` resumes it")

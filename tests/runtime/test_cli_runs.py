@@ -42,6 +42,11 @@ async def flaky(n):
 async def backoff():
     return await flaky(7)
 
+@durablec.task(id="lost", retry=durablec.Retry.none(), dead_letter="dlq")
+async def lost():
+    await step(1)
+    raise ValueError("to the dead-letter queue")
+
 @durablec.task(id="gate")
 async def gate(order):
     first = await step(order)
@@ -257,3 +262,17 @@ def test_replay_check_filters_advises_and_survives_a_bad_row(tmp: Path) -> None:
     assert none.returncode == 0 and "0 runs" in none.stderr
     one = durablec(tmp, "replay", "--check", "tasks.py:double", "--limit", "1", "--since", "1h")
     assert "1 runs" in one.stderr
+
+
+def test_retry_redrives_a_dead_letter_queue(tmp: Path) -> None:
+    """Issue 13 point 7 (retry --dead-letter)."""
+    for run_id in ("l1", "l2"):
+        assert durablec(tmp, "run", "tasks.py:lost", "--run-id", run_id).returncode == 1
+    listed = durablec(tmp, "runs", "--dead-letter", "dlq").stdout
+    assert "dead-letter dlq: to the dead-letter queue" in listed
+    redriven = durablec(tmp, "retry", "--dead-letter", "dlq")
+    assert redriven.returncode == 0 and redriven.stdout.split() == ["l1", "l2"]
+    assert "2 runs of dead-letter queue 'dlq'" in redriven.stderr
+    pending = durablec(tmp, "runs", "--status", "pending", "--json").stdout.splitlines()
+    assert sorted(json.loads(line)["id"] for line in pending) == ["l1", "l2"]
+    assert durablec(tmp, "retry").returncode == 2
