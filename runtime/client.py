@@ -320,6 +320,19 @@ class Client:
             )
         store.reset_for_retry(self.journal, run_id)
 
+    def fork(self, run_id: str, key: str) -> RunInfo:
+        """A new pending run of the same task and arguments that replays the steps ``run_id``
+        recorded before step ``key`` and runs from ``key`` live (for a run that went wrong
+        after a bad step: fix the cause, fork from that step)."""
+        from durablec.runtime.creation import new_run_id
+
+        codec = Codec.from_env()
+
+        def recode(blob: bytes, before: str, after: str) -> bytes:
+            return codec.dumps(codec.loads(blob, before), after)
+
+        return store.fork_run(self.journal, run_id, key, new_run_id(), recode).info()
+
     def redrive(self, dead_letter: str) -> list[str]:
         """Retry every run dead-lettered into queue ``dead_letter`` (see :meth:`retry`); their
         ids, oldest first."""

@@ -32,6 +32,7 @@ from durablec.runtime.store.runs import (
     cancel,
     find_run,
     finish_write,
+    fork_run,
     get_run,
     ids_starting,
     insert_run,
@@ -50,7 +51,7 @@ from durablec.runtime.store.timeline import ArgsPreview, timeline
 __all__ = [
     "DEFAULT_URL", "RELEASED", "SCHEMA_VERSION", "ArgsPreview", "Backend", "Choose", "Committer",
     "DatabaseError", "Journal", "Taken", "Write", "cancel", "claim_due", "claim_on_queue",
-    "database_url", "deliver_event", "find_run", "finish_write", "get_run", "ids_starting", "insert_run",
+    "database_url", "deliver_event", "find_run", "finish_write", "fork_run", "get_run", "ids_starting", "insert_run",
     "insert_run_write", "leased_on_host", "list_runs", "listen", "now", "renew",
     "reset_for_retry", "run_rows", "status_counts", "suspend", "take_event", "take_lease",
     "take_over", "timeline",

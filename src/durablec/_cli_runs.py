@@ -29,7 +29,7 @@ from durablec.runtime.task import Task, as_task
 from durablec.runtime.telemetry_env import telemetry_from_environment
 from durablec.runtime.worker import work
 
-__all__ = ["cancel", "export", "inspect", "replay", "retry", "run", "runs", "send_event", "trigger",
+__all__ = ["cancel", "export", "fork", "inspect", "replay", "retry", "run", "runs", "send_event", "trigger",
            "worker"]
 
 _db_option = click.option(
@@ -475,6 +475,21 @@ def retry(run_id: str | None, dead_letter: str | None, db: str | None) -> None:
     run_id = client.resolve(run_id)
     client.retry(run_id)
     click.echo(f"run {run_id} is pending; a worker or `durablec run TARGET --run-id {run_id}` resumes it")
+
+
+@click.command()
+@click.argument("run_id")
+@click.option("--from-step", "key", required=True, metavar="KEY",
+              help="The step to run live again (its key, as `durablec inspect` shows it).")
+@_db_option
+def fork(run_id: str, key: str, db: str | None) -> None:
+    """Start a new run of RUN's task and arguments that replays RUN's steps before KEY and runs
+    from KEY live; prints the new run's id."""
+    client = _client(db, create=False)
+    forked = client.fork(client.resolve(run_id), key)
+    click.echo(forked.id)
+    click.echo(f"durablec: run {forked.id} forked from step {key} of run {run_id}; a worker or "
+               f"`durablec run TARGET --run-id {forked.id}` runs it", err=True)
 
 
 @click.command()

@@ -35,6 +35,7 @@ _COMMANDS = {
     "inspect": "durablec._cli_runs",
     "retry": "durablec._cli_runs",
     "cancel": "durablec._cli_runs",
+    "fork": "durablec._cli_runs",
     "send-event": "durablec._cli_runs",
     "replay": "durablec._cli_runs",
     "schedule": "durablec._cli_schedule",

@@ -47,6 +47,18 @@ async def lost():
     await step(1)
     raise ValueError("to the dead-letter queue")
 
+async def fragile(n):
+    import os
+    if not os.path.exists("fixed"):  # durablec: allow[DC402]
+        raise RuntimeError("not fixed yet")
+    return n + 1
+
+@durablec.task(id="pipeline", retry=durablec.Retry.none())
+async def pipeline():
+    a = await step(1)
+    b = await fragile(a)
+    return [a, b]
+
 @durablec.task(id="gate")
 async def gate(order):
     first = await step(order)
@@ -276,3 +288,22 @@ def test_retry_redrives_a_dead_letter_queue(tmp: Path) -> None:
     pending = durablec(tmp, "runs", "--status", "pending", "--json").stdout.splitlines()
     assert sorted(json.loads(line)["id"] for line in pending) == ["l1", "l2"]
     assert durablec(tmp, "retry").returncode == 2
+
+
+def test_fork_from_a_step(tmp: Path) -> None:
+    """Issue 13 point 7 (fork): the steps before KEY replay, KEY and after run live."""
+    failed = durablec(tmp, "run", "tasks.py:pipeline", "--run-id", "p1")
+    assert failed.returncode == 1 and "not fixed yet" in failed.stderr
+    (tmp / "fixed").write_text("")
+    forked = durablec(tmp, "fork", "p", "--from-step", "1")
+    assert forked.returncode == 0, forked.stderr
+    new_id = forked.stdout.strip()
+    done = durablec(tmp, "run", "tasks.py:pipeline", "--run-id", new_id)
+    assert done.returncode == 0 and json.loads(done.stdout) == [2, 3], done.stderr
+    data = json.loads(durablec(tmp, "inspect", new_id, "--json").stdout)
+    assert [(s["key"], s["outcome"]) for s in data["steps"]] == [("0", "ok"), ("1", "ok")]
+    # Step 0 is the original's row, recorded before the fork existed; step 1 ran live after.
+    assert data["steps"][0]["at"] < 0 < data["steps"][1]["at"]
+    assert durablec(tmp, "inspect", "p1").returncode == 0  # the original is left as it was
+    missing = durablec(tmp, "fork", "p1", "--from-step", "9")
+    assert missing.returncode == 2 and "has no step '9'" in missing.stderr
