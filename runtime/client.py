@@ -99,7 +99,8 @@ async def run_here(
             owner=owner,
         )
         assert outcome is not None  # execute() waits for the lease (wait=True)
-        if outcome.status != "sleeping" or outcome.wake_at is None or outcome.wake_at > deadline:
+        if (outcome.status not in ("sleeping", "retrying") or outcome.wake_at is None
+                or outcome.wake_at > deadline):
             return outcome
         if on_wait is not None:
             on_wait(outcome)

@@ -19,7 +19,7 @@ __all__ = [
 ]
 
 RunStatus = Literal[
-    "pending", "running", "sleeping", "waiting", "paused", "completed", "failed",
+    "pending", "running", "sleeping", "retrying", "waiting", "paused", "completed", "failed",
     "dead_lettered", "cancelled",
 ]
 RUN_STATUSES: Final[tuple[RunStatus, ...]] = get_args(RunStatus)
@@ -263,6 +263,9 @@ class Timeline:
         if run.status == "sleeping" and run.wake_at is not None:
             return f"until {_clock(run.wake_at)}" + (f" ({run.waiting_for})" if run.waiting_for
                                                      else "")
+        if run.status == "retrying":
+            detail = f": {run.error_message}" if run.error_message else ""
+            return f"next try at {_clock(run.wake_at)}{detail}" if run.wake_at else detail
         if run.status == "waiting":
             return f"for {run.waiting_for}" if run.waiting_for else "for an event"
         if run.error_type or run.error_message:

@@ -293,7 +293,7 @@ def _suspend(journal: Journal, context: RunContext, suspend: Suspend) -> Outcome
     store.suspend(
         journal, run_id, context.epoch, status=suspend.status, wake_at=suspend.wake_at,
         waiting_for=suspend.waiting_for,
-        error_message=suspend.reason if suspend.status == "paused" else None,
+        error_message=suspend.reason if suspend.status in ("paused", "retrying") else None,
     )
     return Outcome(run_id, suspend.status, message=suspend.reason, wake_at=suspend.wake_at)
 

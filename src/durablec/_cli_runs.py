@@ -148,7 +148,7 @@ def run(
             click.echo(f"error: {error}", err=True)
             sys.exit(ExitCode.USAGE)
         advice = (_continue_advice(client.get(run_id), target, max_wait)
-                  if outcome.status in ("waiting", "sleeping") else None)
+                  if outcome.status in ("waiting", "sleeping", "retrying") else None)
         click.echo(f"durablec: {advice or error}", err=True)
         sys.exit(ExitCode.SUSPENDED)
     except Exception as error:  # noqa: BLE001 - the task's own exception ends the run failed
@@ -171,6 +171,10 @@ def _continue_advice(info: RunInfo, target: str, max_wait: float) -> str | None:
         until = f" (until {_when(info.wake_at)})" if info.wake_at is not None else ""
         return (f"run {rid} is waiting for event {waits!r}{until}: "
                 f"`durablec send-event {rid} {waits} JSON`, then {resume} or a worker continues it")
+    if info.status == "retrying":
+        return (f"run {rid} is retrying: {info.error_message}; the next try, at "
+                f"{_when(info.wake_at)}, is past --max-wait {max_wait:g} s: a worker "
+                f"(`durablec worker {target}`) or {resume} after then makes it")
     if info.status == "sleeping":
         return (f"run {rid} is sleeping until {_when(info.wake_at)}, past --max-wait {max_wait:g} s: "
                 f"a worker (`durablec worker {target}`) or {resume} after then continues it")
@@ -289,6 +293,8 @@ def runs(status: str | None, task_id: str | None, queue: str | None, dead_letter
         detail = info.error_message or info.waiting_for or info.result_repr or ""
         if info.wake_at is not None and info.status == "sleeping":
             detail = f"until {_when(info.wake_at)}"
+        if info.wake_at is not None and info.status == "retrying":
+            detail = f"next try {_short_when(info.wake_at)}: {info.error_message or ''}"
         if info.dead_letter:
             detail = f"dead-letter {info.dead_letter}: {detail}"
         line = (f"{info.id:<{id_width}}  {info.status:<13} {_clip(info.task_id, task_width):<{task_width}}"
@@ -314,7 +320,7 @@ def _since(text: str) -> float:
                          "(2026-11-30 or 2026-11-30T12:00)") from None
 
 
-_SUMMARY_STATUSES = ("pending", "running", "sleeping", "waiting", "paused", "failed",
+_SUMMARY_STATUSES = ("pending", "running", "retrying", "sleeping", "waiting", "paused", "failed",
                      "dead_lettered", "completed", "cancelled")
 
 

@@ -194,6 +194,12 @@ def test_run_waits_through_sleeps_and_backoffs(tmp: Path) -> None:
     past = durablec(tmp, "run", "tasks.py:nap", "--run-id", "n2", "--max-wait", "0.5")
     assert past.returncode == 3
     assert "is sleeping until" in past.stderr and "--run-id n2" in past.stderr
+    backing = durablec(tmp, "run", "tasks.py:backoff", "--run-id", "b2", "--max-wait", "0.5")
+    assert backing.returncode == 3 and "run b2 is retrying: step 0 failed (ConnectionError: try "\
+        "again); it retries in 1.5 s; the next try, at" in backing.stderr, backing.stderr
+    listed = durablec(tmp, "runs", "--status", "retrying").stdout.splitlines()
+    assert listed[1].split()[:2] == ["b2", "retrying"] and "next try" in listed[1]
+    assert "retrying" in durablec(tmp, "runs", "--summary").stdout.splitlines()[0]
     gated = durablec(tmp, "run", "tasks.py:gate", "--args", "[1]", "--run-id", "g2")
     assert gated.returncode == 3
     assert "is waiting for event 'approval'" in gated.stderr
