@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-from durablec.errors import DurablecError, RunFailedError, RunSuspendedError, UsageError
+from durablec.errors import (
+    DurablecError,
+    RunFailedError,
+    RunNotFoundError,
+    RunSuspendedError,
+    UsageError,
+)
 from durablec.runtime import scheduler, store
 from durablec.runtime.control import Suspend
 from durablec.runtime.creation import create_run
 from durablec.runtime.engine import run_scope
 from durablec.runtime.lease import Owner
-from durablec.runtime.model import TERMINAL, RunInfo, RunRows, Timeline
+from durablec.runtime.model import RUN_STATUSES, TERMINAL, RunInfo, RunRows, StatusCount, Timeline
 from durablec.runtime.runner import Outcome, execute, journal_for, outcome_of, start
 from durablec.runtime.scheduler import ScheduleInfo
 from durablec.runtime.schedule import DEFAULT_CATCHUP_LIMIT, Catchup, Cron
@@ -71,20 +78,33 @@ async def arun(
 async def run_here(
     journal: Journal, task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any], *,
     run_id: str | None = None, on_start: Callable[[str, bool], None] | None = None,
+    max_wait: float = 0.0, on_wait: Callable[[Outcome], None] | None = None,
 ) -> Outcome:
     """Execute a new run of ``task`` in this process, or resume run ``run_id`` by replay
-    (waiting out another holder's lease); ``on_start(run_id, created)`` is told which."""
+    (waiting out another holder's lease); ``on_start(run_id, created)`` is told which.
+
+    A run that suspends on a durable sleep or a retry backoff due within ``max_wait`` seconds
+    of the start is waited for here and resumed (``on_wait(outcome)`` told of each wait), like
+    a foreground command; any other suspension is returned.
+    """
     owner = Owner.here()
+    deadline = time.time() + max_wait
     # Created leased to this process, so that no worker claims it first.
     run_id, created = create_run(journal, task, args, kwargs, run_id=run_id, holder=owner)
     if on_start is not None:
         on_start(run_id, created)
-    outcome = await execute(
-        journal, run_id, lambda task_id: task if task_id == task.id else lookup(task_id),
-        owner=owner,
-    )
-    assert outcome is not None  # execute() waits for the lease (wait=True)
-    return outcome
+    while True:
+        outcome = await execute(
+            journal, run_id, lambda task_id: task if task_id == task.id else lookup(task_id),
+            owner=owner,
+        )
+        assert outcome is not None  # execute() waits for the lease (wait=True)
+        if (outcome.status not in ("sleeping", "retrying") or outcome.wake_at is None
+                or outcome.wake_at > deadline):
+            return outcome
+        if on_wait is not None:
+            on_wait(outcome)
+        await asyncio.sleep(max(0.0, outcome.wake_at - time.time()))
 
 
 def run(
@@ -169,11 +189,26 @@ def _send_event(journal: Journal, run_id: str, name: str, payload: Any) -> None:
         raise UsageError(f"run {run_id} is {status}; it can no longer receive events")
 
 
+def json_value(value: Any) -> Any:
+    """``value`` itself when JSON can represent it as it is, else its repr."""
+    import json
+
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return repr(value)
+    if isinstance(value, tuple):
+        return repr(value)  # JSON would turn it into a list: not the value any more
+    return value
+
+
 class Client:
     """Start, look at and steer runs in the journal at ``db`` (from any process)."""
 
-    def __init__(self, db: str | None = None) -> None:
-        self.journal = journal_for(db)
+    def __init__(self, db: str | None = None, *, create: bool = True) -> None:
+        """``create=False``: a journal that does not exist yet is refused (JournalError), not
+        created, for code that only reads."""
+        self.journal = journal_for(db, create=create)
 
     def trigger(
         self, task: Task[Any, R] | str, *args: Any, idempotency_key: str | None = None,
@@ -204,20 +239,45 @@ class Client:
     async def run_here(
         self, task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any], *,
         run_id: str | None = None, on_start: Callable[[str, bool], None] | None = None,
+        max_wait: float = 0.0, on_wait: Callable[[Outcome], None] | None = None,
     ) -> Outcome:
-        """Execute a run of ``task`` in this process (or resume run ``run_id``): see
-        :func:`run_here`. :func:`result_of` turns the outcome into the result or exception."""
-        return await run_here(self.journal, task, args, kwargs, run_id=run_id, on_start=on_start)
+        """Execute a run of ``task`` in this process (or resume run ``run_id``), waiting through
+        sleeps and backoffs due within ``max_wait`` seconds: see :func:`run_here`.
+        :func:`result_of` turns the outcome into the result or exception."""
+        return await run_here(self.journal, task, args, kwargs, run_id=run_id, on_start=on_start,
+                              max_wait=max_wait, on_wait=on_wait)
+
+    def resolve(self, run_id: str) -> str:
+        """The id of the one run whose id is ``run_id`` or starts with it (as git takes a short
+        commit id); RunNotFoundError for none, UsageError naming the candidates for several."""
+        found = store.ids_starting(self.journal, run_id, limit=6)
+        if not found:
+            raise RunNotFoundError(f"no run {run_id!r} in the journal at {self.journal.url}")
+        if len(found) > 1:
+            listed = ", ".join(found[:5]) + (", ..." if len(found) > 5 else "")
+            raise UsageError(f"run id {run_id!r} is ambiguous: {listed} start with it; "
+                             "give more characters")
+        return found[0]
 
     def get(self, run_id: str) -> RunInfo:
         return store.get_run(self.journal, run_id).info()
 
     def runs(
-        self, status: str | None = None, task: str | None = None, limit: int = 100
+        self, status: str | None = None, task: str | None = None, limit: int = 100, *,
+        queue: str | None = None, dead_letter: str | None = None, since: float | None = None,
     ) -> list[RunInfo]:
-        """Runs, newest first, optionally filtered by status and task id."""
-        found = store.list_runs(self.journal, status=status, task_id=task, limit=limit)
+        """Runs, newest first, optionally filtered by status, task id, queue, dead-letter queue
+        and creation time (``since``, seconds since the epoch)."""
+        if status is not None and status not in RUN_STATUSES:
+            raise UsageError(f"no run status {status!r}; the statuses are "
+                             f"{', '.join(RUN_STATUSES)}")
+        found = store.list_runs(self.journal, status=status, task_id=task, limit=limit,
+                                queue=queue, dead_letter=dead_letter, since=since)
         return [record.info() for record in found]
+
+    def counts(self) -> list[StatusCount]:
+        """How many runs each task has in each status, per queue."""
+        return store.status_counts(self.journal)
 
     def timeline(self, run_id: str) -> Timeline:
         """What happened in the run: its state, every step attempt and every event, in order."""
@@ -232,7 +292,18 @@ class Client:
                 return f"<{len(blob)} bytes>"
             return text if len(text) <= 80 else text[:79] + "…"
 
-        return store.timeline(self.journal, run_id, preview_args)
+        def decode(blob: bytes, context: str) -> Any:
+            try:
+                value = codec.loads(blob, context)
+            except Exception:  # noqa: BLE001 - unreadable here (a class gone): no value shown
+                return None
+            if context.endswith("/args") and isinstance(value, tuple) and len(value) == 2:
+                args, kwargs = value
+                return {"args": [json_value(a) for a in args],
+                        "kwargs": {str(k): json_value(v) for k, v in kwargs.items()}}
+            return json_value(value)
+
+        return store.timeline(self.journal, run_id, preview_args, decode)
 
     def rows(self, run_id: str) -> RunRows:
         """The run's row, its step attempts and its events as stored, in recording order."""
@@ -249,6 +320,29 @@ class Client:
                 f"run {run_id} is {info.status}; only paused, failed or dead-lettered runs can be retried"
             )
         store.reset_for_retry(self.journal, run_id)
+
+    def fork(self, run_id: str, key: str) -> RunInfo:
+        """A new pending run of the same task and arguments that replays the steps ``run_id``
+        recorded before step ``key`` and runs from ``key`` live (for a run that went wrong
+        after a bad step: fix the cause, fork from that step)."""
+        from durablec.runtime.creation import new_run_id
+
+        codec = Codec.from_env()
+
+        def recode(blob: bytes, before: str, after: str) -> bytes:
+            return codec.dumps(codec.loads(blob, before), after)
+
+        return store.fork_run(self.journal, run_id, key, new_run_id(), recode).info()
+
+    def redrive(self, dead_letter: str) -> list[str]:
+        """Retry every run dead-lettered into queue ``dead_letter`` (see :meth:`retry`); their
+        ids, oldest first."""
+        found = store.list_runs(self.journal, status="dead_lettered", dead_letter=dead_letter,
+                                limit=1_000_000)
+        redriven = [record.id for record in reversed(found)]
+        for run_id in redriven:
+            store.reset_for_retry(self.journal, run_id)
+        return redriven
 
     def cancel(self, run_id: str) -> None:
         """Cancel a run that has not finished; its executor loses the lease and stops."""

@@ -60,7 +60,28 @@ def create_run(
         return run_id, True
     found = _existing(journal, task, run_id, idempotency_key)
     assert found is not None  # insert_run found the run that took this id or key
+    if idempotency_key is not None and run_id != found:
+        _same_arguments(journal, found, idempotency_key, args, kwargs)
     return found, False
+
+
+def _same_arguments(
+    journal: Journal, run_id: str, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    """Refuse a reused idempotency key whose arguments differ from its run's (Stripe's rule):
+    the caller meant another request, and returning the old run would hide it."""
+    row = store.get_run(journal, run_id)
+    try:
+        stored = Codec.from_env().loads(row.args, f"{run_id}/args") if row.args else ((), {})
+        same = stored == (args, kwargs)
+    except Exception:  # noqa: BLE001 - unreadable here: compare what people see instead
+        same = row.args_repr == preview((args, kwargs), 2000)
+    if not same:
+        raise UsageError(
+            f"idempotency key {key!r} was used by run {run_id} with other arguments "
+            f"({row.args_repr}); the same key takes the same arguments. Use a new key for a new "
+            "request"
+        )
 
 
 def misfit(task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:

@@ -8,17 +8,18 @@ what :class:`~durablec.runtime.client.Client` returns: readable previews, no pic
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import os
+from dataclasses import asdict, dataclass, field
 from typing import Any, Final, Literal, NamedTuple, get_args
 
 __all__ = [
     "RUN_STATUSES", "TERMINAL", "EventInfo", "LeaseInfo", "OpenExecution", "RunCount", "RunInfo",
-    "RunRecord", "RunRows", "RunStatus", "StepInfo", "StepKind", "StepOutcome", "StoredTrace",
-    "Timeline",
+    "RunRecord", "RunRows", "RunStatus", "StatusCount", "StepInfo", "StepKind", "StepOutcome",
+    "StoredTrace", "Timeline", "TimelineEntry", "user_traceback",
 ]
 
 RunStatus = Literal[
-    "pending", "running", "sleeping", "waiting", "paused", "completed", "failed",
+    "pending", "running", "sleeping", "retrying", "waiting", "paused", "completed", "failed",
     "dead_lettered", "cancelled",
 ]
 RUN_STATUSES: Final[tuple[RunStatus, ...]] = get_args(RunStatus)
@@ -50,6 +51,21 @@ class RunInfo:
     args_repr: str | None
     parent_run_id: str | None
     lease_owner: str | None
+    queue: str | None = None
+    concurrency_key: str | None = None
+    dead_letter: str | None = None
+    """The dead-letter queue a dead-lettered run sits in."""
+    attempt: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class StatusCount:
+    """How many runs of one task on one queue are in one status."""
+
+    task_id: str
+    queue: str | None
+    status: RunStatus
+    count: int
 
 
 class RunRecord(NamedTuple):
@@ -92,7 +108,7 @@ class RunRecord(NamedTuple):
             self.id, self.task_id, self.status, self.created_at, self.updated_at,
             self.finished_at, self.wake_at, self.waiting_for, self.error_type,
             self.error_message, self.result_repr, self.args_repr, self.parent_run_id,
-            self.lease_owner,
+            self.lease_owner, self.queue, self.concurrency_key, self.dead_letter, self.attempt,
         )
 
 
@@ -135,6 +151,11 @@ class StepInfo:
     http_status: int | None
     started_at: float
     finished_at: float
+    args_value: Any = None
+    """The arguments as data: ``{"args": [...], "kwargs": {...}}`` with JSON values where they
+    are JSON-representable and reprs otherwise (None when unreadable)."""
+    result_value: Any = None
+    """The result as a JSON value when it is JSON-representable, else its repr."""
 
     @property
     def where(self) -> str:
@@ -167,6 +188,8 @@ class Timeline:
     run: RunInfo
     steps: tuple[StepInfo, ...]
     events: tuple[EventInfo, ...]
+    children: tuple[RunInfo, ...] = ()
+    """The runs this run started (``parent_run_id`` is this run), in creation order."""
 
     def offset(self, step: StepInfo) -> float:
         """Seconds from the run's creation to the step's start, to the millisecond."""
@@ -188,14 +211,133 @@ class Timeline:
                 "duration_ms": step.duration_ms,
                 "args": step.args,
                 "result": step.result,
+                "args_value": step.args_value,
+                "result_value": step.result_value,
                 "error": step.error,
+                "traceback": user_traceback(step.traceback),
                 "http_status": step.http_status,
             }
             for step in self.steps
         ]
 
+    def entries(self) -> list[TimelineEntry]:
+        """Everything that happened to the run, in time order: its creation, each step attempt
+        (a retry says the delay since the attempt before), events sent and taken, child runs
+        started, and where the run is now (its suspension, or its final outcome)."""
+        run = self.run
+        found = [TimelineEntry(0.0, "created", f"run {run.id} of task {run.task_id}")]
+        by_id = {step.id: step for step in self.steps}
+        taken_at: dict[str, float] = {}
+        for step in self.steps:
+            if step.key == "" and step.kind == "body":
+                what, text = "body failed", "the task body raised; it runs again from its last step"
+            elif step.retry_of is not None and step.retry_of in by_id:
+                before = by_id[step.retry_of]
+                delay = max(0.0, step.started_at - before.finished_at)
+                what, text = "retry", f"after {_seconds(delay)}"
+            else:
+                what, text = "step", ""
+            found.append(TimelineEntry(self.offset(step), what, text, step))
+            taken_at[step.key] = step.finished_at
+        for event in self.events:
+            found.append(TimelineEntry(round(event.created_at - run.created_at, 3), "event sent",
+                                       f"{event.name} {event.payload_repr or ''}".rstrip()))
+            if event.consumed_key is not None and event.consumed_key in taken_at:
+                found.append(TimelineEntry(
+                    round(taken_at[event.consumed_key] - run.created_at, 3), "event taken",
+                    f"{event.name} by step {event.consumed_key}"))
+        for child in self.children:
+            found.append(TimelineEntry(round(child.created_at - run.created_at, 3),
+                                       "child started",
+                                       f"run {child.id} of task {child.task_id} ({child.status})"))
+        found.sort(key=lambda entry: entry.at)
+        end = (run.finished_at if run.finished_at is not None else run.updated_at)
+        found.append(TimelineEntry(round(end - run.created_at, 3), run.status, self.state()))
+        return found
+
+    def state(self) -> str:
+        """Where the run is, in words: what it waits for and until when, or how it ended."""
+        run = self.run
+        if run.status == "completed":
+            return f"result {run.result_repr}" if run.result_repr is not None else "completed"
+        if run.status == "sleeping" and run.wake_at is not None:
+            return f"until {_clock(run.wake_at)}" + (f" ({run.waiting_for})" if run.waiting_for
+                                                     else "")
+        if run.status == "retrying":
+            detail = f": {run.error_message}" if run.error_message else ""
+            return f"next try at {_clock(run.wake_at)}{detail}" if run.wake_at else detail
+        if run.status == "waiting":
+            return f"for {run.waiting_for}" if run.waiting_for else "for an event"
+        if run.error_type or run.error_message:
+            return f"{run.error_type or 'error'}: {run.error_message or ''}".rstrip(": ")
+        return run.waiting_for or ""
+
+    def final_traceback(self) -> str | None:
+        """The user's traceback of the error that ended the run (durablec's frames removed):
+        that of the last failed attempt of the task body or, failing one, of the last step."""
+        if self.run.status not in ("failed", "dead_lettered", "paused"):
+            return None
+        for step in reversed(self.steps):
+            if step.outcome == "error" and step.traceback:
+                return user_traceback(step.traceback)
+        return None
+
     def as_json(self) -> dict[str, Any]:
-        return {"run": asdict(self.run), "steps": self.step_entries()}
+        return {
+            "run": asdict(self.run),
+            "state": self.state(),
+            "steps": self.step_entries(),
+            "events": [asdict(event) for event in self.events],
+            "children": [asdict(child) for child in self.children],
+            "timeline": [entry.as_json() for entry in self.entries()],
+            "traceback": self.final_traceback(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One line of a run's history: seconds since its creation, what happened, in words, and
+    the step attempt it was (None for the run's own events)."""
+
+    at: float
+    what: str
+    text: str
+    step: StepInfo | None = field(default=None)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"at": self.at, "what": self.what, "text": self.text,
+                "step": None if self.step is None else self.step.id}
+
+
+_OWN = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+"""The durablec package's directory: frames below it are the runtime's, not the user's."""
+
+
+def user_traceback(text: str | None) -> str | None:
+    """A traceback with durablec's own frames removed (the header and the error line kept)."""
+    if not text:
+        return text
+    kept: list[str] = []
+    skipping = False
+    for line in text.splitlines():
+        if line.startswith('  File "'):
+            path = line[len('  File "'):].split('"', 1)[0]
+            skipping = os.path.abspath(path).startswith(_OWN)
+        elif not line.startswith("    "):
+            skipping = False
+        if not skipping:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def _seconds(value: float) -> str:
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.1f} s"
+
+
+def _clock(at: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,8 +54,8 @@ async def back_off(run: RunContext, key: str, delay: float, exc: BaseException) 
     timer = clock()
     if delay > run.inline_sleep and not timer.skips:
         raise run.suspend_now(
-            Suspend("sleeping", f"step {key or 'task body'} retries in {delay:g} s",
-                    wake_at=now() + delay)
+            Suspend("retrying", f"step {key or 'task body'} failed ({type(exc).__name__}: "
+                    f"{exc}); it retries in {delay:g} s", wake_at=now() + delay)
         ) from exc
     await timer.sleep(delay)
 

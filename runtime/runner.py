@@ -36,12 +36,13 @@ __all__ = ["Outcome", "execute", "journal_for", "outcome_of", "start"]
 _JOURNALS: dict[str, Journal] = {}
 
 
-def journal_for(db: str | None) -> Journal:
-    """One Journal (engine) per database URL per process."""
+def journal_for(db: str | None, *, create: bool = True) -> Journal:
+    """One Journal (engine) per database URL per process; ``create=False`` refuses a journal
+    that does not exist yet (JournalError) instead of creating it."""
     url = store.database_url(db)
     journal = _JOURNALS.get(url)
     if journal is None:
-        journal = _JOURNALS[url] = Journal(url)
+        journal = _JOURNALS[url] = Journal(url, create=create)
     return journal
 
 
@@ -288,7 +289,7 @@ def _suspend(journal: Journal, context: RunContext, suspend: Suspend) -> Outcome
     store.suspend(
         journal, run_id, context.epoch, status=suspend.status, wake_at=suspend.wake_at,
         waiting_for=suspend.waiting_for,
-        error_message=suspend.reason if suspend.status == "paused" else None,
+        error_message=suspend.reason if suspend.status in ("paused", "retrying") else None,
     )
     return Outcome(run_id, suspend.status, message=suspend.reason, wake_at=suspend.wake_at)
 

@@ -74,6 +74,37 @@ _LOAD_STEPS: Final = (
 )
 
 
+def _absent(url: str) -> str:
+    return (f"no journal at {url}: nothing has run there yet (a command that only reads does "
+            "not create one); check --db or DURABLEC_DATABASE_URL, whose default is "
+            "./durablec.db in the current directory")
+
+
+def _no_file(path: str) -> bool:
+    """True when ``path``'s directory exists but the file does not (connecting would create
+    it); a missing directory is left to the connection's own error."""
+    return os.path.isdir(os.path.dirname(os.path.abspath(path))) and not os.path.exists(path)
+
+
+def _private_file() -> str:
+    """A new temporary database file, removed (with its WAL files) when the process exits."""
+    import atexit
+    import tempfile
+
+    handle, path = tempfile.mkstemp(prefix="durablec-memory-", suffix=".db")
+    os.close(handle)
+
+    def remove() -> None:
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                os.remove(path + suffix)
+            except OSError:
+                pass
+
+    atexit.register(remove)
+    return path
+
+
 def database_url(db: str | None = None) -> str:
     """The SQLAlchemy URL to use: ``db``, else ``DURABLEC_DATABASE_URL``, else ./durablec.db."""
     url = db or os.environ.get("DURABLEC_DATABASE_URL") or DEFAULT_URL
@@ -86,7 +117,14 @@ def database_url(db: str | None = None) -> str:
 class Journal:
     """An engine on the journal database, with the schema ensured and the hot path prepared."""
 
-    def __init__(self, db: str | None = None) -> None:
+    def __init__(self, db: str | None = None, *, create: bool = True) -> None:
+        """``create=False`` (for commands that only read) refuses a journal that does not exist
+        yet instead of creating it.
+
+        ``sqlite://`` and ``sqlite:///:memory:`` are a journal private to this process: a
+        temporary file removed when the process exits (one in-memory connection could not be
+        shared by the group commit's and the heartbeats' threads).
+        """
         url = database_url(db)
         try:
             parsed = make_url(url)
@@ -98,6 +136,12 @@ class Journal:
         # The URL as messages show it: never the password.
         self.url = parsed.render_as_string(hide_password=True)
         self.backend: Backend = backend_for(parsed)
+        if self.backend.name == "sqlite" and parsed.database in (None, "", ":memory:"):
+            parsed = parsed.set(database=_private_file())
+            self.url = f"{url} (in memory: {parsed.database}, removed at exit)"
+        elif not create and self.backend.name == "sqlite" and _no_file(parsed.database or ""):
+            raise JournalError(_absent(self.url))
+        self._create = create
         try:
             self.engine: Engine = create_engine(parsed, **self.backend.engine_options())
         except Exception as exc:
@@ -158,6 +202,8 @@ class Journal:
                 stored = conn.execute(
                     select(meta.c.value).where(meta.c.key == "schema_version")
                 ).scalar_one_or_none()
+            if stored is None and not self._create:
+                raise JournalError(_absent(self.url))
             # Before create_all: a newer journal must not gain the tables this version knows.
             if stored is not None and int(stored) > SCHEMA_VERSION:
                 raise JournalError(

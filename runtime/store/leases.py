@@ -57,10 +57,11 @@ def renew(journal: Journal, leases: list[tuple[str, int]], until: float,
 
 
 def _due(at: float) -> ColumnElement[bool]:
-    """Pending, sleeping or waiting past ``wake_at``, or running under an expired (or no) lease."""
+    """Pending, sleeping, retrying or waiting past ``wake_at``, or running under an expired (or
+    no) lease."""
     return or_(
         runs.c.status == "pending",
-        and_(runs.c.status.in_(("sleeping", "waiting")), runs.c.wake_at <= at),
+        and_(runs.c.status.in_(("sleeping", "retrying", "waiting")), runs.c.wake_at <= at),
         and_(runs.c.status == "running",
              or_(runs.c.lease_expires_at.is_(None), runs.c.lease_expires_at < at)),
     )

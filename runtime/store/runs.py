@@ -26,8 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from durablec.errors import RunNotFoundError
-from durablec.runtime.model import TERMINAL, RunCount, RunRecord, RunRows
+from durablec.errors import RunNotFoundError, UsageError
+from durablec.runtime.model import TERMINAL, RunCount, RunRecord, RunRows, StatusCount
 from durablec.runtime.store.database import Journal, now
 from durablec.runtime.store.schema import events, held, runs, steps
 
@@ -188,6 +188,63 @@ def reset_for_retry(journal: Journal, run_id: str) -> None:
         )
 
 
+Recode = Callable[[bytes, str, str], bytes]
+"""Re-encodes a payload from one context (``run/key``) to another: a signed payload's MAC
+covers its run id. The store does not unpickle."""
+
+
+def fork_run(journal: Journal, run_id: str, key: str, new_id: str, recode: Recode) -> RunRecord:
+    """A new pending run ``new_id`` of the same task and arguments whose journal holds the step
+    attempts ``run_id`` recorded before the first attempt of step ``key`` (and the events those
+    steps took), so that it replays them and runs from ``key`` live. UsageError when the run has
+    no step ``key``."""
+    at = now()
+    with journal.begin() as conn:
+        row = conn.execute(select(runs).where(runs.c.id == run_id)).one_or_none()
+        if row is None:
+            raise missing(journal, run_id)
+        attempts = conn.execute(
+            select(steps).where(steps.c.run_id == run_id).order_by(steps.c.id)).all()
+        cut = next((i for i, step in enumerate(attempts) if step.key == key), None)
+        if cut is None:
+            raise UsageError(f"run {run_id} has no step {key!r}; `durablec inspect {run_id}` "
+                             "shows its step keys")
+        old = record(row)
+        conn.execute(insert(runs).values(
+            id=new_id, task_id=old.task_id, status="pending", created_at=at, updated_at=at,
+            args=None if old.args is None else recode(old.args, f"{run_id}/args",
+                                                      f"{new_id}/args"),
+            args_repr=old.args_repr, module_hash=old.module_hash, attempt=1, lease_epoch=0,
+            queue=old.queue, concurrency_key=old.concurrency_key,
+        ))
+        new_ids: dict[int, int] = {}
+        for step in attempts[:cut]:
+            values = dict(step._mapping)
+            old_id = values.pop("id")
+            values["run_id"] = new_id
+            values["retry_of"] = new_ids.get(values["retry_of"]) if values["retry_of"] else None
+            k = values["key"]
+            if values["args"] is not None:
+                values["args"] = recode(values["args"], f"{run_id}/{k}/args", f"{new_id}/{k}/args")
+            if values["result"] is not None:
+                values["result"] = recode(values["result"], f"{run_id}/{k}", f"{new_id}/{k}")
+            made = conn.execute(insert(steps).values(values)).inserted_primary_key
+            assert made is not None  # a single-row insert
+            new_ids[old_id] = made[0]
+        kept = {step.key for step in attempts[:cut]}
+        for event in conn.execute(select(events).where(events.c.run_id == run_id)).all():
+            if event.consumed_key in kept:
+                values = dict(event._mapping)
+                values.pop("id")
+                values["run_id"] = new_id
+                if values["payload"] is not None:
+                    values["payload"] = recode(values["payload"], f"{run_id}/event/{event.name}",
+                                               f"{new_id}/event/{event.name}")
+                conn.execute(insert(events).values(values))
+        created = conn.execute(select(runs).where(runs.c.id == new_id)).one()
+    return record(created)
+
+
 def run_rows(journal: Journal, run_id: str) -> RunRows:
     """The run's row, its step attempts and its events as stored, in recording order."""
     with journal.begin() as conn:
@@ -229,15 +286,44 @@ def cancel(journal: Journal, run_id: str) -> None:
         )
 
 
+def ids_starting(journal: Journal, prefix: str, limit: int = 10) -> list[str]:
+    """The run ids that are ``prefix`` or start with it: ``[prefix]`` alone when a run has
+    exactly that id, else at most ``limit`` ids, in order."""
+    with journal.begin() as conn:
+        if conn.execute(select(runs.c.id).where(runs.c.id == prefix)).first() is not None:
+            return [prefix]
+        found = conn.execute(
+            select(runs.c.id).where(runs.c.id.startswith(prefix, autoescape=True))
+            .order_by(runs.c.id).limit(limit)).scalars().all()
+    return list(found)
+
+
+def status_counts(journal: Journal) -> list[StatusCount]:
+    """How many runs each task has in each status, per queue, by task, queue and status."""
+    query = (select(runs.c.task_id, runs.c.queue, runs.c.status, func.count())
+             .group_by(runs.c.task_id, runs.c.queue, runs.c.status)
+             .order_by(runs.c.task_id, runs.c.queue, runs.c.status))
+    with journal.begin() as conn:
+        return [StatusCount(*row) for row in conn.execute(query)]
+
+
 def list_runs(
     journal: Journal, *, status: str | None = None, task_id: str | None = None, limit: int = 100,
+    queue: str | None = None, dead_letter: str | None = None, since: float | None = None,
 ) -> list[RunRecord]:
-    """Runs, newest first, optionally of one status and one task."""
+    """Runs, newest first, optionally of one status, task, queue and dead-letter queue, and
+    created at or after ``since``."""
     query = select(runs).order_by(runs.c.created_at.desc()).limit(limit)
     if status is not None:
         query = query.where(runs.c.status == status)
     if task_id is not None:
         query = query.where(runs.c.task_id == task_id)
+    if queue is not None:
+        query = query.where(runs.c.queue == queue)
+    if dead_letter is not None:
+        query = query.where(runs.c.dead_letter == dead_letter)
+    if since is not None:
+        query = query.where(runs.c.created_at >= since)
     with journal.begin() as conn:
         return [record(row) for row in conn.execute(query)]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 
@@ -11,15 +12,20 @@ from durablec.runtime.store.database import Journal
 from durablec.runtime.store.runs import missing, record
 from durablec.runtime.store.schema import events, runs, steps
 
-__all__ = ["ArgsPreview", "timeline"]
+__all__ = ["ArgsPreview", "Decode", "timeline"]
 
 ArgsPreview = Callable[[bytes, str], str]
 """Reads a step's pickled arguments (and its key) as text: the store does not unpickle."""
+Decode = Callable[[bytes, str], Any]
+"""Reads a pickled payload (and its context, ``run/key/args``) as a JSON value: the store does
+not unpickle."""
 
 
-def timeline(journal: Journal, run_id: str, preview_args: ArgsPreview) -> Timeline:
-    """The run, its step attempts in recording order and its events in arrival order, read in
-    one transaction so that they agree with each other."""
+def timeline(
+    journal: Journal, run_id: str, preview_args: ArgsPreview, decode: Decode | None = None,
+) -> Timeline:
+    """The run, its step attempts in recording order, its events in arrival order and the runs
+    it started, read in one transaction so that they agree with each other."""
     with journal.begin() as conn:
         row = conn.execute(select(runs).where(runs.c.id == run_id)).one_or_none()
         if row is None:
@@ -30,6 +36,11 @@ def timeline(journal: Journal, run_id: str, preview_args: ArgsPreview) -> Timeli
             select(events.c.id, events.c.name, events.c.payload_repr, events.c.consumed_key,
                    events.c.created_at)
             .where(events.c.run_id == run_id).order_by(events.c.id)).all()
+        child_rows = conn.execute(
+            select(runs).where(runs.c.parent_run_id == run_id).order_by(runs.c.created_at)).all()
+
+    def value(blob: bytes | None, context: str) -> Any:
+        return None if blob is None or decode is None else decode(blob, context)
     return Timeline(
         record(row).info(),
         tuple(
@@ -40,8 +51,11 @@ def timeline(journal: Journal, run_id: str, preview_args: ArgsPreview) -> Timeli
                 step.result_repr if step.outcome != "error" else None,
                 step.error_type, step.error_message, step.traceback, step.http_status,
                 step.started_at, step.finished_at,
+                value(step.args, f"{run_id}/{step.key}/args"),
+                value(step.result, f"{run_id}/{step.key}") if step.outcome == "ok" else None,
             )
             for step in step_rows
         ),
         tuple(EventInfo(*event) for event in event_rows),
+        tuple(record(child).info() for child in child_rows),
     )

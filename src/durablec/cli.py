@@ -19,6 +19,8 @@ from durablec.exitcodes import ExitCode
 __all__ = ["main"]
 
 _DEBUG_KEY = "durablec.debug"
+VERBOSE_KEY = "durablec.verbose"
+"""``ctx.meta`` key: True with ``-v``, when commands say which journal they use."""
 
 # Command name -> its module. Commands load on use, so `durablec build` never pays for the
 # database layer and `durablec run` never for the compiler until it compiles.
@@ -33,6 +35,7 @@ _COMMANDS = {
     "inspect": "durablec._cli_runs",
     "retry": "durablec._cli_runs",
     "cancel": "durablec._cli_runs",
+    "fork": "durablec._cli_runs",
     "send-event": "durablec._cli_runs",
     "replay": "durablec._cli_runs",
     "schedule": "durablec._cli_schedule",
@@ -67,8 +70,10 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="durablec")
 @click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
+@click.option("-v", "--verbose", is_flag=True, help="Say which journal a command uses.")
 @click.pass_context
-def main(ctx: click.Context, debug: bool) -> None:
+def main(ctx: click.Context, debug: bool, verbose: bool) -> None:
     """durablec: durable execution for ordinary async Python."""
     ctx.meta[_DEBUG_KEY] = debug
+    ctx.meta[VERBOSE_KEY] = verbose
 

@@ -198,5 +198,5 @@ def test_retry_suspends_for_long_backoff(load: Loader, db_url: str) -> None:
     mod = load(FLAKY.replace("Retry.fixed(0, max_attempts=3)", "Retry.fixed(60, max_attempts=3)"))
     with pytest.raises(RunSuspendedError) as info:
         durablec.run(mod.fixed, 1, db=db_url, run_id="b1")
-    assert info.value.status == "sleeping"
+    assert info.value.status == "retrying"
     assert asyncio.iscoroutinefunction(mod.pay)

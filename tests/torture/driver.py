@@ -61,7 +61,7 @@ KILL_WINDOW = 0.5
 """Seconds after a worker is ready within which most kills land; a round needs a few of them."""
 
 Key = tuple[str, str]
-EXPECTED_STDERR = re.compile(r"durablec worker: (serving .*|run \S+ (completed|sleeping))")
+EXPECTED_STDERR = re.compile(r"durablec worker: (serving .*|run \S+ (completed|sleeping|retrying))")
 """A worker's only words: its tasks, and runs it finished or suspended (an error is a violation)."""
 
 
