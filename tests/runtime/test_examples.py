@@ -19,4 +19,4 @@ def test_demo_builds_kills_resumes_and_shows_the_timeline(tmp_path: Path) -> Non
     # idempotency key, and made one charge.
     assert "(2 answered 503), charge {\"id\": \"ch_1\"" in demo.stdout
     assert "1 charge made, through the retries and the kill" in demo.stdout
-    assert "status completed" in demo.stdout.replace("\n", " ")
+    assert "completed: result {'order_id': 'o-1', 'charge_id': 'ch_1'}" in demo.stdout
