@@ -237,7 +237,10 @@ class Timeline:
                 what, text = "retry", f"after {_seconds(delay)}"
             else:
                 what, text = "step", ""
-            found.append(TimelineEntry(self.offset(step), what, text, step))
+            # A body attempt spans the steps inside it: it is shown where it failed.
+            at = (round(step.finished_at - run.created_at, 3) if what == "body failed"
+                  else self.offset(step))
+            found.append(TimelineEntry(at, what, text, step))
             taken_at[step.key] = step.finished_at
         for event in self.events:
             found.append(TimelineEntry(round(event.created_at - run.created_at, 3), "event sent",

@@ -319,8 +319,9 @@ def _print_summary(client: Client, as_json: bool) -> None:
             click.echo(f"{_clip(item.id, 32):<32}  {_clip(item.task_id, 20):<20}  {when}")
 
 
-def _replay_advice(info: RunInfo) -> str:
-    """What a divergence means for a run in its status, and what to do about it."""
+def _replay_advice(info: RunInfo) -> str | None:
+    """What a divergence means for a finished run (the runtime's own advice, which is for a run
+    that will resume, does not fit one); None for an unfinished run."""
     rid = info.id
     if info.status in ("completed", "cancelled"):
         return (f"{info.status}: nothing replays it again, so nothing needs doing for the run; "
@@ -328,11 +329,7 @@ def _replay_advice(info: RunInfo) -> str:
     if info.status in ("failed", "dead_lettered"):
         return (f"{info.status}: only `durablec retry {rid}` would resume it, and under this code "
                 "it would stop at the divergence; leave it, or fix the code first")
-    if info.status == "paused":
-        return (f"paused: `durablec retry {rid}` would resume it under this code and stop at the "
-                f"divergence; let the old code finish it, or `durablec cancel {rid}`")
-    return (f"{info.status}: it will resume under the code a worker runs and stop at the "
-            f"divergence; let the old code finish it before deploying, or `durablec cancel {rid}`")
+    return None
 
 
 def _short_when(at: float) -> str:
@@ -566,7 +563,8 @@ def replay(targets: tuple[str, ...], check: bool, histories: tuple[str, ...],
                 continue
             if divergence is not None:
                 diverged += 1
-                click.echo(f"{info.id} ({task_id}, {info.status}): {divergence}\n"
-                           f"  {_replay_advice(info)}")
+                advice = _replay_advice(info)
+                click.echo(f"{info.id} ({task_id}, {info.status}): {divergence}"
+                           + ("" if advice is None else f"\n  {advice}"))
     click.echo(f"replay --check: {checked} runs, {diverged} diverged", err=True)
     sys.exit(ExitCode.FINDINGS if diverged else ExitCode.OK)
