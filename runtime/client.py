@@ -12,7 +12,17 @@ from durablec.runtime.control import Suspend
 from durablec.runtime.creation import create_run
 from durablec.runtime.engine import run_scope
 from durablec.runtime.lease import Owner
-from durablec.runtime.model import TERMINAL, RunInfo, RunRows, Timeline
+from durablec.runtime.model import (
+    TERMINAL,
+    QueueLoad,
+    RunFilter,
+    RunInfo,
+    RunPage,
+    RunRows,
+    RunSummary,
+    Timeline,
+    WorkerInfo,
+)
 from durablec.runtime.runner import Outcome, execute, journal_for, outcome_of, start
 from durablec.runtime.schedstore import ScheduleInfo
 from durablec.runtime.schedule import DEFAULT_CATCHUP_LIMIT, Catchup, Cron
@@ -256,6 +266,29 @@ class Client:
         if info.status in TERMINAL:
             raise UsageError(f"run {run_id} is already {info.status}")
         store.cancel(self.journal, run_id)
+
+    # -- the dashboard's reads (docs/ui.md) -------------------------------------------------------
+
+    def browse(self, chosen: RunFilter, *, offset: int = 0, limit: int = 50) -> RunPage:
+        """One page of the runs ``chosen`` selects, newest first."""
+        return store.browse_runs(self.journal, chosen, offset=offset, limit=limit)
+
+    def counts(self, chosen: RunFilter) -> dict[str, int]:
+        """Runs ``chosen`` selects, counted by status (its status filter ignored)."""
+        return store.count_by_status(self.journal, chosen)
+
+    def summary(self, run_id: str) -> RunSummary:
+        """The run's identifying columns: queue, attempt, idempotency key, module hash."""
+        return store.run_summary(self.journal, run_id)
+
+    def task_ids(self) -> list[str]:
+        return store.task_ids(self.journal)
+
+    def queue_loads(self) -> list[QueueLoad]:
+        return store.queue_loads(self.journal)
+
+    def workers(self) -> list[WorkerInfo]:
+        return store.workers(self.journal)
 
     # -- schedules (docs/runtime.md, "Schedules") ------------------------------------------------
 

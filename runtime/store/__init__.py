@@ -14,6 +14,14 @@ returns frozen records (``durablec.runtime.model``), never rows.
 from sqlalchemy.exc import SQLAlchemyError as DatabaseError  # any error of a database or driver
 
 from durablec.runtime.store.backend import Backend
+from durablec.runtime.store.browse import (
+    browse_runs,
+    count_by_status,
+    queue_loads,
+    run_summary,
+    task_ids,
+    workers,
+)
 from durablec.runtime.store.committer import Committer, Write
 from durablec.runtime.store.database import DEFAULT_URL, Journal, database_url, now
 from durablec.runtime.store.events import Taken, deliver_event, take_event
@@ -46,6 +54,7 @@ from durablec.runtime.store.schema import SCHEMA_VERSION
 from durablec.runtime.store.timeline import ArgsPreview, timeline
 
 __all__ = [
+    "browse_runs", "count_by_status", "queue_loads", "run_summary", "task_ids", "workers",
     "DEFAULT_URL", "RELEASED", "SCHEMA_VERSION", "ArgsPreview", "Backend", "Choose", "Committer",
     "DatabaseError", "Journal", "Taken", "Write", "cancel", "claim_due", "claim_on_queue",
     "database_url", "deliver_event", "find_run", "finish_write", "get_run", "insert_run",

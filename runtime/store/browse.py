@@ -1,0 +1,97 @@
+"""The dashboard's read side: paged run listings with filters, counts by status, queue loads and
+the workers that hold leases. Each is one indexed query (see schema.py's run indexes)."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+
+from durablec.runtime.model import QueueLoad, RunFilter, RunPage, RunSummary, WorkerInfo
+from durablec.runtime.store.database import Journal, now
+from durablec.runtime.store.runs import missing
+from durablec.runtime.store.schema import runs
+
+__all__ = ["browse_runs", "count_by_status", "queue_loads", "run_summary", "task_ids", "workers"]
+
+_SUMMARY = (
+    runs.c.id, runs.c.task_id, runs.c.status, runs.c.queue, runs.c.attempt, runs.c.created_at,
+    runs.c.updated_at, runs.c.finished_at, runs.c.parent_run_id, runs.c.idempotency_key,
+    runs.c.module_hash, runs.c.waiting_for, runs.c.error_type, runs.c.error_message,
+)
+
+
+def _where(chosen: RunFilter, *, with_status: bool = True) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    if with_status and chosen.status:
+        clauses.append(runs.c.status == chosen.status)
+    if chosen.task_id:
+        clauses.append(runs.c.task_id == chosen.task_id)
+    if chosen.queue:
+        clauses.append(runs.c.queue == chosen.queue)
+    if chosen.since is not None:
+        clauses.append(runs.c.created_at >= chosen.since)
+    if chosen.until is not None:
+        clauses.append(runs.c.created_at < chosen.until)
+    if chosen.search:
+        text = chosen.search
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        clauses.append(or_(
+            runs.c.id.like(escaped + "%", escape="\\"), runs.c.idempotency_key == text,
+            runs.c.parent_run_id == text,
+        ))
+    return clauses
+
+
+def browse_runs(journal: Journal, chosen: RunFilter, *, offset: int = 0,
+                limit: int = 50) -> RunPage:
+    """One page of the runs ``chosen`` selects, newest first."""
+    query = (select(*_SUMMARY).where(and_(True, *_where(chosen)))
+             .order_by(runs.c.created_at.desc(), runs.c.id.desc())
+             .offset(offset).limit(limit + 1))
+    with journal.begin() as conn:
+        rows = conn.execute(query).all()
+    found = tuple(RunSummary(**row._mapping) for row in rows[:limit])
+    return RunPage(found, offset, limit, len(rows) > limit)
+
+
+def count_by_status(journal: Journal, chosen: RunFilter) -> dict[str, int]:
+    """How many runs ``chosen`` selects in each status (its own status filter ignored)."""
+    query = (select(runs.c.status, func.count()).where(and_(True, *_where(chosen, with_status=False)))
+             .group_by(runs.c.status))
+    with journal.begin() as conn:
+        return {status: count for status, count in conn.execute(query)}
+
+
+def run_summary(journal: Journal, run_id: str) -> RunSummary:
+    with journal.begin() as conn:
+        row = conn.execute(select(*_SUMMARY).where(runs.c.id == run_id)).one_or_none()
+    if row is None:
+        raise missing(journal, run_id)
+    return RunSummary(**row._mapping)
+
+
+def task_ids(journal: Journal) -> list[str]:
+    """Every task id in the journal, sorted (read from the task/status index)."""
+    with journal.begin() as conn:
+        return list(conn.execute(select(runs.c.task_id).distinct().order_by(runs.c.task_id))
+                    .scalars())
+
+
+def queue_loads(journal: Journal) -> list[QueueLoad]:
+    """Unfinished runs counted by queue, task and status."""
+    live = ("pending", "running", "sleeping", "waiting", "paused")
+    query = (select(runs.c.queue, runs.c.task_id, runs.c.status, func.count())
+             .where(runs.c.status.in_(live))
+             .group_by(runs.c.queue, runs.c.task_id, runs.c.status)
+             .order_by(runs.c.queue, runs.c.task_id, runs.c.status))
+    with journal.begin() as conn:
+        return [QueueLoad(*row) for row in conn.execute(query)]
+
+
+def workers(journal: Journal) -> list[WorkerInfo]:
+    """The owners of unexpired leases, with how many runs each holds."""
+    query = (select(runs.c.lease_owner, func.max(runs.c.lease_host), func.max(runs.c.lease_pid),
+                    func.count(), func.max(runs.c.lease_expires_at))
+             .where(runs.c.lease_owner.is_not(None), runs.c.lease_expires_at > now())
+             .group_by(runs.c.lease_owner).order_by(runs.c.lease_owner))
+    with journal.begin() as conn:
+        return [WorkerInfo(*row) for row in conn.execute(query)]
