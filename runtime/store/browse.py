@@ -32,10 +32,14 @@ def _where(chosen: RunFilter, *, with_status: bool = True) -> list[ColumnElement
     if chosen.until is not None:
         clauses.append(runs.c.created_at < chosen.until)
     if chosen.search:
+        # Each branch of the OR is indexed, so SQLite and PostgreSQL answer it from indexes: the
+        # id prefix as a primary-key range, the parent by its index, the idempotency key through
+        # the (task_id, idempotency_key) unique index, once per task.
         text = chosen.search
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        every_task = select(runs.c.task_id).distinct().scalar_subquery()
         clauses.append(or_(
-            runs.c.id.like(escaped + "%", escape="\\"), runs.c.idempotency_key == text,
+            and_(runs.c.id >= text, runs.c.id < text + "\U0010ffff"),
+            and_(runs.c.task_id.in_(every_task), runs.c.idempotency_key == text),
             runs.c.parent_run_id == text,
         ))
     return clauses
