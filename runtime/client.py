@@ -284,6 +284,10 @@ class Client:
     def task_ids(self) -> list[str]:
         return store.task_ids(self.journal)
 
+    def http_bodies(self, run_id: str) -> dict[int, str]:
+        """The HTTP response bodies recorded by the run's step attempts, by step attempt id."""
+        return store.http_bodies(self.journal, run_id)
+
     def queue_loads(self) -> list[QueueLoad]:
         return store.queue_loads(self.journal)
 

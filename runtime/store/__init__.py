@@ -17,6 +17,7 @@ from durablec.runtime.store.backend import Backend
 from durablec.runtime.store.browse import (
     browse_runs,
     count_by_status,
+    http_bodies,
     queue_loads,
     run_summary,
     task_ids,
@@ -54,7 +55,7 @@ from durablec.runtime.store.schema import SCHEMA_VERSION
 from durablec.runtime.store.timeline import ArgsPreview, timeline
 
 __all__ = [
-    "browse_runs", "count_by_status", "queue_loads", "run_summary", "task_ids", "workers",
+    "browse_runs", "count_by_status", "http_bodies", "queue_loads", "run_summary", "task_ids", "workers",
     "DEFAULT_URL", "RELEASED", "SCHEMA_VERSION", "ArgsPreview", "Backend", "Choose", "Committer",
     "DatabaseError", "Journal", "Taken", "Write", "cancel", "claim_due", "claim_on_queue",
     "database_url", "deliver_event", "find_run", "finish_write", "get_run", "insert_run",

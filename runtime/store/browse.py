@@ -8,9 +8,12 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from durablec.runtime.model import QueueLoad, RunFilter, RunPage, RunSummary, WorkerInfo
 from durablec.runtime.store.database import Journal, now
 from durablec.runtime.store.runs import missing
-from durablec.runtime.store.schema import runs
+from durablec.runtime.store.schema import runs, steps
 
-__all__ = ["browse_runs", "count_by_status", "queue_loads", "run_summary", "task_ids", "workers"]
+__all__ = [
+    "browse_runs", "count_by_status", "http_bodies", "queue_loads", "run_summary", "task_ids",
+    "workers",
+]
 
 _SUMMARY = (
     runs.c.id, runs.c.task_id, runs.c.status, runs.c.queue, runs.c.attempt, runs.c.created_at,
@@ -99,3 +102,11 @@ def workers(journal: Journal) -> list[WorkerInfo]:
              .group_by(runs.c.lease_owner).order_by(runs.c.lease_owner))
     with journal.begin() as conn:
         return [WorkerInfo(*row) for row in conn.execute(query)]
+
+
+def http_bodies(journal: Journal, run_id: str) -> dict[int, str]:
+    """The HTTP response bodies the run's step attempts recorded, by step attempt id."""
+    query = (select(steps.c.id, steps.c.http_body)
+             .where(steps.c.run_id == run_id, steps.c.http_body.is_not(None)))
+    with journal.begin() as conn:
+        return {step_id: body for step_id, body in conn.execute(query)}

@@ -65,3 +65,8 @@ def test_counts_queues_and_workers(tmp_path: Path) -> None:
     summary = client.summary("a2")
     assert (summary.queue, summary.idempotency_key, summary.attempt) == ("fast", "order-7", 1)
     assert client.task_ids() == ["alpha", "beta", "gamma"]
+
+
+def test_http_bodies_of_a_run(tmp_path: Path) -> None:
+    client = _client(tmp_path)
+    assert client.http_bodies("a1") == {}

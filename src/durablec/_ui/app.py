@@ -12,6 +12,7 @@ import json
 import secrets
 import time
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +49,16 @@ def _filter_of(request: Request) -> RunFilter:
     q = request.query_params
 
     def number(name: str) -> float | None:
+        """Unix seconds, or a local date and time as the browser's datetime input sends it."""
         value = q.get(name)
+        if not value:
+            return None
         try:
-            return float(value) if value else None
+            return float(value)
+        except ValueError:
+            pass
+        try:
+            return datetime.fromisoformat(value).timestamp()
         except ValueError:
             return None
 
@@ -63,14 +71,15 @@ def _summary_json(run: RunSummary) -> dict[str, Any]:
     return {**asdict(run), "duration_s": run.duration_s}
 
 
-def _step_json(timeline: Timeline, step: StepInfo) -> dict[str, Any]:
+def _step_json(timeline: Timeline, step: StepInfo, bodies: dict[int, str]) -> dict[str, Any]:
     return {**asdict(step), "at": timeline.offset(step), "duration_ms": step.duration_ms,
-            "where": step.where, "result": _clip(step.result), "args": _clip(step.args)}
+            "where": step.where, "result": _clip(step.result), "args": _clip(step.args),
+            "http_body": _clip(bodies.get(step.id))}
 
 
-def _timeline_json(timeline: Timeline) -> dict[str, Any]:
+def _timeline_json(timeline: Timeline, bodies: dict[int, str]) -> dict[str, Any]:
     return {"run": asdict(timeline.run),
-            "steps": [_step_json(timeline, step) for step in timeline.steps],
+            "steps": [_step_json(timeline, step, bodies) for step in timeline.steps],
             "events": [asdict(event) for event in timeline.events]}
 
 
@@ -154,6 +163,7 @@ def make_app(client: Client, *, token: str | None = None) -> Starlette:
             return HTMLResponse(f"<p>{_escape(str(error))}</p>", status_code=404)
         children = client.browse(RunFilter(search=run_id), limit=200).runs
         return page("run.html", run=summary, timeline=timeline, bars=_bars(timeline),
+                    bodies=client.http_bodies(run_id),
                     children=[c for c in children if c.parent_run_id == run_id])
 
     async def queues_page(request: Request) -> Response:
@@ -178,7 +188,8 @@ def make_app(client: Client, *, token: str | None = None) -> Starlette:
 
     async def api_timeline(request: Request) -> Response:
         try:
-            return JSONResponse(_timeline_json(client.timeline(request.path_params["run_id"])))
+            run_id = request.path_params["run_id"]
+            return JSONResponse(_timeline_json(client.timeline(run_id), client.http_bodies(run_id)))
         except RunNotFoundError as error:
             return JSONResponse({"error": str(error)}, status_code=404)
 
