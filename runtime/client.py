@@ -6,7 +6,13 @@ import asyncio
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-from durablec.errors import DurablecError, RunFailedError, RunSuspendedError, UsageError
+from durablec.errors import (
+    DurablecError,
+    RunFailedError,
+    RunSuspendedError,
+    TamperedPayloadError,
+    UsageError,
+)
 from durablec.runtime import schedstore, store
 from durablec.runtime.control import Suspend
 from durablec.runtime.creation import create_run
@@ -283,6 +289,19 @@ class Client:
 
     def task_ids(self) -> list[str]:
         return store.task_ids(self.journal)
+
+    def refused_payloads(self, run_id: str) -> dict[int, str]:
+        """Why the journal's codec refuses the stored arguments of some of the run's steps (a
+        failed HMAC check under DURABLEC_SECRET, an unsigned row with a secret set, ...), by step
+        attempt id. Only signatures are checked: nothing is unpickled."""
+        codec = Codec.from_env()
+        refused = {}
+        for step_id, key, blob in store.step_args(self.journal, run_id):
+            try:
+                codec.verified(blob, f"{run_id}/{key}/args")
+            except TamperedPayloadError as error:
+                refused[step_id] = str(error)
+        return refused
 
     def http_bodies(self, run_id: str) -> dict[int, str]:
         """The HTTP response bodies recorded by the run's step attempts, by step attempt id."""

@@ -20,6 +20,7 @@ from durablec.runtime.store.browse import (
     http_bodies,
     queue_loads,
     run_summary,
+    step_args,
     task_ids,
     workers,
 )
@@ -55,7 +56,7 @@ from durablec.runtime.store.schema import SCHEMA_VERSION
 from durablec.runtime.store.timeline import ArgsPreview, timeline
 
 __all__ = [
-    "browse_runs", "count_by_status", "http_bodies", "queue_loads", "run_summary", "task_ids", "workers",
+    "browse_runs", "count_by_status", "http_bodies", "queue_loads", "run_summary", "step_args", "task_ids", "workers",
     "DEFAULT_URL", "RELEASED", "SCHEMA_VERSION", "ArgsPreview", "Backend", "Choose", "Committer",
     "DatabaseError", "Journal", "Taken", "Write", "cancel", "claim_due", "claim_on_queue",
     "database_url", "deliver_event", "find_run", "finish_write", "get_run", "insert_run",

@@ -11,7 +11,7 @@ from durablec.runtime.store.runs import missing
 from durablec.runtime.store.schema import runs, steps
 
 __all__ = [
-    "browse_runs", "count_by_status", "http_bodies", "queue_loads", "run_summary", "task_ids",
+    "browse_runs", "count_by_status", "http_bodies", "step_args", "queue_loads", "run_summary", "task_ids",
     "workers",
 ]
 
@@ -110,3 +110,11 @@ def http_bodies(journal: Journal, run_id: str) -> dict[int, str]:
              .where(steps.c.run_id == run_id, steps.c.http_body.is_not(None)))
     with journal.begin() as conn:
         return {step_id: body for step_id, body in conn.execute(query)}
+
+
+def step_args(journal: Journal, run_id: str) -> list[tuple[int, str, bytes]]:
+    """(step attempt id, key, pickled arguments as stored) of the run's steps that have them."""
+    query = (select(steps.c.id, steps.c.key, steps.c.args)
+             .where(steps.c.run_id == run_id, steps.c.args.is_not(None)).order_by(steps.c.id))
+    with journal.begin() as conn:
+        return [(step_id, key, blob) for step_id, key, blob in conn.execute(query)]

@@ -3,8 +3,13 @@ browser: filters, search, paging, counts, queue loads and lease holders."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from durablec.runtime import store
 from durablec.runtime.client import Client
@@ -70,3 +75,29 @@ def test_counts_queues_and_workers(tmp_path: Path) -> None:
 def test_http_bodies_of_a_run(tmp_path: Path) -> None:
     client = _client(tmp_path)
     assert client.http_bodies("a1") == {}
+
+
+def test_a_row_failing_its_hmac_is_not_unpickled_and_says_why(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "tasks.py").write_text(
+        "import durablec\n\nasync def step(x):\n    return x\n\n"
+        "@durablec.task(id='signed')\nasync def signed(x):\n    return await step(x)\n")
+    env = dict(os.environ, DURABLEC_DATABASE_URL=f"sqlite:///{tmp_path / 'j.db'}",
+               DURABLEC_SECRET="one", PYTHONDONTWRITEBYTECODE="1")
+    done = subprocess.run([sys.executable, "-m", "durablec", "run", "tasks.py:signed", "--args",
+                           "[3]", "--run-id", "s1"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    monkeypatch.setenv("DURABLEC_SECRET", "two")
+    client = Client(f"sqlite:///{tmp_path / 'j.db'}")
+    [reason] = client.refused_payloads("s1").values()
+    assert "fails its HMAC check" in reason and "not unpickled" in reason
+    monkeypatch.setenv("DURABLEC_SECRET", "one")
+    assert client.refused_payloads("s1") == {}
+    monkeypatch.setenv("DURABLEC_SECRET", "two")
+    from starlette.testclient import TestClient
+
+    from durablec._ui.app import make_app
+
+    html = TestClient(make_app(client)).get("/runs/s1").text
+    assert "not unpickled: journal payload of s1/0/args fails its HMAC check" in html

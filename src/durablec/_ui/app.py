@@ -163,7 +163,7 @@ def make_app(client: Client, *, token: str | None = None) -> Starlette:
             return HTMLResponse(f"<p>{_escape(str(error))}</p>", status_code=404)
         children = client.browse(RunFilter(search=run_id), limit=200).runs
         return page("run.html", run=summary, timeline=timeline, bars=_bars(timeline),
-                    bodies=client.http_bodies(run_id),
+                    bodies=client.http_bodies(run_id), refused=client.refused_payloads(run_id),
                     children=[c for c in children if c.parent_run_id == run_id])
 
     async def queues_page(request: Request) -> Response:
