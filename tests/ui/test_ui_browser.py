@@ -24,6 +24,8 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 DOCS = Path(__file__).resolve().parents[2] / "docs"
+SHOOT = os.environ.get("DURABLEC_UI_SCREENSHOTS") == "1"
+"""Write docs/ui-runs.png and docs/ui-run.png (off by default: a test run leaves the tree alone)."""
 
 TASKS = """
 import os
@@ -166,7 +168,8 @@ def test_list_counts_and_filters(page: Any, server: str) -> None:
     page.goto(server + "/runs?queue=fast&task=double")
     assert page.locator("tr.run").count() == 3
     page.goto(server + "/runs")
-    page.screenshot(path=str(DOCS / "ui-runs.png"))
+    if SHOOT:
+        page.screenshot(path=str(DOCS / "ui-runs.png"))
 
 
 def test_failed_run_shows_its_exception_and_retry_changes_status(
@@ -177,7 +180,8 @@ def test_failed_run_shows_its_exception_and_retry_changes_status(
     body = page.locator(".waterfall .row").last
     body.click()
     assert "broken on purpose" in page.locator(".detail:not([hidden])").inner_text()
-    page.screenshot(path=str(DOCS / "ui-run.png"), full_page=True)
+    if SHOOT:
+        page.screenshot(path=str(DOCS / "ui-run.png"), full_page=True)
     (journal / "fixed").write_text("")
     page.click("button[data-action=retry]")
     page.wait_for_function("document.getElementById('status').textContent === 'pending'")
