@@ -57,6 +57,12 @@ async def gate(order):
     decision = await durablec.wait_for_event("approval")
     return {"order": first, "approved_by": decision["by"]}
 
+@durablec.task(id="twice")
+async def twice():
+    first = await durablec.wait_for_event("a")
+    second = await step(first)
+    return await durablec.wait_for_event("b")
+
 @durablec.task(id="evil")
 async def evil():
     return await echo("<script>window.pwned = 1</script><b>bold</b>")
@@ -108,6 +114,7 @@ def journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert durablec(tmp, "run", "tasks.py:flaky", "--run-id", "flaky-1").returncode == 1
     assert durablec(tmp, "run", "tasks.py:gate", "--args", "[5]", "--run-id", "gate-1").returncode == 3
     assert durablec(tmp, "run", "tasks.py:evil", "--run-id", "evil-1").returncode == 0
+    assert durablec(tmp, "run", "tasks.py:twice", "--run-id", "twice-1").returncode == 3
     return tmp
 
 
@@ -157,12 +164,12 @@ def page(browser: Any) -> Iterator[Any]:
 
 def test_list_counts_and_filters(page: Any, server: str) -> None:
     page.goto(server + "/runs")
-    assert page.locator("tr.run").count() == 6
+    assert page.locator("tr.run").count() == 7
     assert "failed 1" in page.locator(".counts").inner_text()
-    page.select_option("select[name=status]", "waiting")
+    page.select_option("select[name=status]", "failed")
     page.click("form.filters button")
     rows = page.locator("tr.run")
-    assert rows.count() == 1 and "gate" in rows.inner_text()
+    assert rows.count() == 1 and "flaky" in rows.inner_text()
     page.goto(server + "/runs?q=double-")
     assert page.locator("tr.run").count() == 3
     page.goto(server + "/runs?queue=fast&task=double")
@@ -202,6 +209,16 @@ def test_send_event_to_a_waiting_run(page: Any, server: str, journal: Path) -> N
     page.wait_for_function(
         "document.getElementById('status').textContent === 'completed'", timeout=15000)
     assert "ana" in page.locator("#run-result").inner_text()
+
+
+def test_a_waiting_runs_waterfall_grows_live(page: Any, server: str, journal: Path) -> None:
+    page.goto(server + "/runs/twice-1")
+    before = page.locator(".waterfall .row").count()
+    assert durablec(journal, "send-event", "twice-1", "a", "21").returncode == 0
+    assert durablec(journal, "worker", "tasks.py:twice", "--until-idle").returncode == 0
+    page.wait_for_function(
+        f"document.querySelectorAll('.waterfall .row').length > {before}", timeout=15000)
+    assert page.locator("#status").inner_text() == "waiting"
 
 
 def test_script_payload_is_text(page: Any, server: str) -> None:

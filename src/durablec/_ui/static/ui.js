@@ -47,7 +47,15 @@
         .then(function (r) { return r.json(); }).then(function (j) {
           if (j.status !== header.dataset.status) {
             setStatus(j.status);
-            if (terminal.indexOf(j.status) >= 0) { clearInterval(timer); timer = null; location.reload(); }
+            if (terminal.indexOf(j.status) >= 0) { clearInterval(timer); timer = null; location.reload(); return; }
+          }
+          if (String(j.updated_at) !== header.dataset.updated) {
+            // The run moved: redraw the waterfall if it recorded new step attempts.
+            header.dataset.updated = String(j.updated_at);
+            fetch("/api/runs/" + encodeURIComponent(runId) + "/timeline", {credentials: "same-origin"})
+              .then(function (r) { return r.json(); }).then(function (t) {
+                if (String(t.steps.length) !== header.dataset.steps) location.reload();
+              });
           }
         });
     }, 1000);
