@@ -80,7 +80,7 @@ def main() -> None:
         big = fill(client, options.runs)
         print(f"filled {options.runs:,} runs and a 1,000-step run in "
               f"{time.perf_counter() - began:.1f} s")
-        http = TestClient(make_app(client))
+        http = TestClient(make_app(client), base_url="http://127.0.0.1")
         cases = [
             ("run list, newest 50", "/runs"),
             ("run list, status=failed", "/runs?status=failed"),

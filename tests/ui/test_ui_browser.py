@@ -238,6 +238,17 @@ def test_post_without_csrf_is_refused(server: str) -> None:
     assert refused.value.code == 403
 
 
+def test_foreign_host_name_is_refused(server: str) -> None:
+    """DNS rebinding: a page of evil.example resolved to 127.0.0.1 is not answered."""
+    request = urllib.request.Request(server + "/api/counts", headers={"host": "evil.example"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request)
+    assert refused.value.code == 403
+    localhost = urllib.request.Request(server + "/api/counts",
+                                       headers={"host": "localhost:8233"})
+    assert urllib.request.urlopen(localhost).status == 200
+
+
 def test_api_is_json(server: str) -> None:
     listed = json.loads(urllib.request.urlopen(server + "/api/runs?task=double").read())
     assert sorted(r["id"] for r in listed["runs"]) == ["double-0", "double-1", "double-2"]

@@ -99,5 +99,6 @@ def test_a_row_failing_its_hmac_is_not_unpickled_and_says_why(
 
     from durablec._ui.app import make_app
 
-    html = TestClient(make_app(client)).get("/runs/s1").text
+    http = TestClient(make_app(client), base_url="http://127.0.0.1")
+    html = http.get("/runs/s1").text
     assert "not unpickled: journal payload of s1/0/args fails its HMAC check" in html

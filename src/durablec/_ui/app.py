@@ -109,6 +109,11 @@ class _Guard(BaseHTTPMiddleware):
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         set_cookie = False
+        if self.token is None and _hostname(request.headers.get("host", "")) not in _LOOPBACK:
+            # Without a token the dashboard answers only pages asked for by a loopback name: a
+            # page of another site that rebinds its DNS name to 127.0.0.1 is refused.
+            return JSONResponse({"error": "this dashboard answers only on a loopback address"},
+                                status_code=403)
         if self.token is not None:
             given = (request.query_params.get("token")
                      or request.headers.get("authorization", "").removeprefix("Bearer ").strip()
@@ -200,9 +205,15 @@ def make_app(client: Client, *, token: str | None = None) -> Starlette:
     async def api_action(request: Request) -> Response:
         run_id = request.path_params["run_id"]
         action = request.path_params["action"]
-        data: dict[str, Any] = dict(await request.form()) if request.headers.get(
-            "content-type", "").startswith(("application/x-www-form", "multipart/")) else (
-            await request.json() if await request.body() else {})
+        try:
+            data = dict(await request.form()) if request.headers.get("content-type", "").startswith(
+                ("application/x-www-form", "multipart/")) else (
+                await request.json() if await request.body() else {})
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            return JSONResponse({"ok": False, "error": "the body must be a JSON object"},
+                                status_code=400)
         try:
             if action == "retry":
                 client.retry(run_id)
@@ -248,6 +259,16 @@ def make_app(client: Client, *, token: str | None = None) -> Starlette:
         Route("/static/{name}", static),
     ]
     return Starlette(routes=routes, middleware=[Middleware(_Guard, token=token, csrf=csrf)])
+
+
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _hostname(host: str) -> str:
+    """The name in a Host header, without its port (``[::1]:8233`` -> ``::1``)."""
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
 
 
 def _escape(text: str) -> str:
