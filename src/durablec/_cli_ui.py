@@ -23,12 +23,12 @@ def _loopback(host: str) -> bool:
 
 
 @click.command()
-@click.option("--db", default=None, help="Journal URL (default: DURABLEC_DB or ./durablec.db).")
+@click.option("--db", default=None, help="Journal URL (default: DURABLEC_DATABASE_URL, else sqlite:///./durablec.db).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8233, show_default=True, type=int)
 @click.option("--open", "open_browser", is_flag=True, help="Open the dashboard in a browser.")
 @click.option("--token", default=None, envvar="DURABLEC_UI_TOKEN",
-              help="Required on every request; needed to bind a non-loopback address.")
+              help="Required on every request (also DURABLEC_UI_TOKEN); needed off loopback.")
 def ui(db: str | None, host: str, port: int, open_browser: bool, token: str | None) -> None:
     """Serve a local web dashboard of the journal's runs."""
     if not _loopback(host) and not token:
