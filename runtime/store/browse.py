@@ -11,8 +11,8 @@ from durablec.runtime.store.runs import missing
 from durablec.runtime.store.schema import runs, steps
 
 __all__ = [
-    "browse_runs", "count_by_status", "http_bodies", "step_args", "queue_loads", "run_summary", "task_ids",
-    "workers",
+    "browse_runs", "count_by_status", "http_bodies", "queue_loads", "run_summary", "step_args",
+    "task_ids", "workers",
 ]
 
 _SUMMARY = (
@@ -62,8 +62,8 @@ def browse_runs(journal: Journal, chosen: RunFilter, *, offset: int = 0,
 
 def count_by_status(journal: Journal, chosen: RunFilter) -> dict[str, int]:
     """How many runs ``chosen`` selects in each status (its own status filter ignored)."""
-    query = (select(runs.c.status, func.count()).where(and_(True, *_where(chosen, with_status=False)))
-             .group_by(runs.c.status))
+    query = (select(runs.c.status, func.count())
+             .where(and_(True, *_where(chosen, with_status=False))).group_by(runs.c.status))
     with journal.begin() as conn:
         return {status: count for status, count in conn.execute(query)}
 

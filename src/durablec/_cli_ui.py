@@ -23,7 +23,8 @@ def _loopback(host: str) -> bool:
 
 
 @click.command()
-@click.option("--db", default=None, help="Journal URL (default: DURABLEC_DATABASE_URL, else sqlite:///./durablec.db).")
+@click.option("--db", default=None,
+              help="Journal URL (default: DURABLEC_DATABASE_URL, else sqlite:///./durablec.db).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8233, show_default=True, type=int)
 @click.option("--open", "open_browser", is_flag=True, help="Open the dashboard in a browser.")

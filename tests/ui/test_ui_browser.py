@@ -112,7 +112,8 @@ def journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
         assert durablec(tmp, "run", "tasks.py:double", "--args", f"[{n}]",
                         "--run-id", f"double-{n}").returncode == 0
     assert durablec(tmp, "run", "tasks.py:flaky", "--run-id", "flaky-1").returncode == 1
-    assert durablec(tmp, "run", "tasks.py:gate", "--args", "[5]", "--run-id", "gate-1").returncode == 3
+    gate = durablec(tmp, "run", "tasks.py:gate", "--args", "[5]", "--run-id", "gate-1")
+    assert gate.returncode == 3
     assert durablec(tmp, "run", "tasks.py:evil", "--run-id", "evil-1").returncode == 0
     assert durablec(tmp, "run", "tasks.py:twice", "--run-id", "twice-1").returncode == 3
     return tmp

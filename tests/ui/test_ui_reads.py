@@ -60,7 +60,8 @@ def test_counts_queues_and_workers(tmp_path: Path) -> None:
         "completed": 1, "failed": 1, "waiting": 1, "running": 1, "pending": 1}
     assert client.counts(RunFilter(task_id="beta")) == {"waiting": 1, "running": 1}
     assert {(q.queue, q.task_id, q.status, q.count) for q in client.queue_loads()} == {
-        ("fast", "beta", "waiting", 1), (None, "beta", "running", 1), ("slow", "gamma", "pending", 1)}
+        ("fast", "beta", "waiting", 1), (None, "beta", "running", 1),
+        ("slow", "gamma", "pending", 1)}
     assert client.workers() == []
     holder = {"lease_owner": "worker-1", "lease_host": "h", "lease_pid": 7,
               "lease_expires_at": time.time() + 30}

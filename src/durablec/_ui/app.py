@@ -87,13 +87,15 @@ def _bars(timeline: Timeline) -> list[dict[str, Any]]:
     """Each step attempt as a bar: left and width in percent of the span from the first step's
     start to the run's end; indented by the depth of its key (helper scopes, gather children)."""
     start = min((s.started_at for s in timeline.steps), default=timeline.run.created_at)
-    ends = [s.finished_at for s in timeline.steps] + [timeline.run.finished_at or timeline.run.updated_at]
+    ends = [s.finished_at for s in timeline.steps]
+    ends.append(timeline.run.finished_at or timeline.run.updated_at)
     span = max(max(ends) - start, 1e-3)
     bars = []
     for step in timeline.steps:
         left = (step.started_at - start) / span * 100
         width = max((step.finished_at - step.started_at) / span * 100, 0.4)
-        bars.append({"step": step, "left": round(left, 3), "width": round(min(width, 100 - left), 3),
+        bars.append({"step": step, "left": round(left, 3),
+                     "width": round(min(width, 100 - left), 3),
                      "depth": step.key.count("/") + step.key.count(":"),
                      "group": step.key.split("/")[0]})
     return bars
