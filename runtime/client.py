@@ -12,6 +12,7 @@ from durablec.errors import (
     RunFailedError,
     RunNotFoundError,
     RunSuspendedError,
+    TamperedPayloadError,
     UsageError,
 )
 from durablec.runtime import scheduler, store
@@ -19,7 +20,19 @@ from durablec.runtime.control import Suspend
 from durablec.runtime.creation import create_run
 from durablec.runtime.engine import run_scope
 from durablec.runtime.lease import Owner
-from durablec.runtime.model import RUN_STATUSES, TERMINAL, RunInfo, RunRows, StatusCount, Timeline
+from durablec.runtime.model import (
+    RUN_STATUSES,
+    TERMINAL,
+    QueueLoad,
+    RunFilter,
+    RunInfo,
+    RunPage,
+    RunRows,
+    RunSummary,
+    StatusCount,
+    Timeline,
+    WorkerInfo,
+)
 from durablec.runtime.runner import Outcome, execute, journal_for, outcome_of, start
 from durablec.runtime.scheduler import ScheduleInfo
 from durablec.runtime.schedule import DEFAULT_CATCHUP_LIMIT, Catchup, Cron
@@ -275,8 +288,8 @@ class Client:
                                 queue=queue, dead_letter=dead_letter, since=since)
         return [record.info() for record in found]
 
-    def counts(self) -> list[StatusCount]:
-        """How many runs each task has in each status, per queue."""
+    def status_counts(self) -> list[StatusCount]:
+        """How many runs each task has in each status, per queue (``runs --summary``)."""
         return store.status_counts(self.journal)
 
     def timeline(self, run_id: str) -> Timeline:
@@ -350,6 +363,46 @@ class Client:
         if info.status in TERMINAL:
             raise UsageError(f"run {run_id} is already {info.status}")
         store.cancel(self.journal, run_id)
+
+    # -- the dashboard's reads (docs/ui.md) -------------------------------------------------------
+
+    def browse(self, chosen: RunFilter, *, offset: int = 0, limit: int = 50) -> RunPage:
+        """One page of the runs ``chosen`` selects, newest first."""
+        return store.browse_runs(self.journal, chosen, offset=offset, limit=limit)
+
+    def counts(self, chosen: RunFilter) -> dict[str, int]:
+        """Runs ``chosen`` selects, counted by status (its status filter ignored)."""
+        return store.count_by_status(self.journal, chosen)
+
+    def summary(self, run_id: str) -> RunSummary:
+        """The run's identifying columns: queue, attempt, idempotency key, module hash."""
+        return store.run_summary(self.journal, run_id)
+
+    def task_ids(self) -> list[str]:
+        return store.task_ids(self.journal)
+
+    def refused_payloads(self, run_id: str) -> dict[int, str]:
+        """Why the journal's codec refuses the stored arguments of some of the run's steps (a
+        failed HMAC check under DURABLEC_SECRET, an unsigned row with a secret set, ...), by step
+        attempt id. Only signatures are checked: nothing is unpickled."""
+        codec = Codec.from_env()
+        refused = {}
+        for step_id, key, blob in store.step_args(self.journal, run_id):
+            try:
+                codec.verified(blob, f"{run_id}/{key}/args")
+            except TamperedPayloadError as error:
+                refused[step_id] = str(error)
+        return refused
+
+    def http_bodies(self, run_id: str) -> dict[int, str]:
+        """The HTTP response bodies recorded by the run's step attempts, by step attempt id."""
+        return store.http_bodies(self.journal, run_id)
+
+    def queue_loads(self) -> list[QueueLoad]:
+        return store.queue_loads(self.journal)
+
+    def workers(self) -> list[WorkerInfo]:
+        return store.workers(self.journal)
 
     # -- schedules (docs/runtime.md, "Schedules") ------------------------------------------------
 

@@ -13,9 +13,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Final, Literal, NamedTuple, get_args
 
 __all__ = [
-    "RUN_STATUSES", "TERMINAL", "EventInfo", "LeaseInfo", "OpenExecution", "RunCount", "RunInfo",
-    "RunRecord", "RunRows", "RunStatus", "StatusCount", "StepInfo", "StepKind", "StepOutcome",
-    "StoredTrace", "Timeline", "TimelineEntry", "user_traceback",
+    "RUN_STATUSES", "TERMINAL", "EventInfo", "LeaseInfo", "OpenExecution", "QueueLoad", "RunCount",
+    "RunFilter", "RunInfo", "RunPage", "RunRecord", "RunRows", "RunStatus", "RunSummary",
+    "StatusCount", "StepInfo", "StepKind", "StepOutcome", "StoredTrace", "Timeline",
+    "TimelineEntry", "WorkerInfo", "user_traceback",
 ]
 
 RunStatus = Literal[
@@ -383,3 +384,73 @@ class OpenExecution:
     span_id: str
     started_at: float
     worker: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """A run as the dashboard lists it and heads its page: no payloads, every identifying
+    column (queue, attempt, idempotency key, module hash)."""
+
+    id: str
+    task_id: str
+    status: RunStatus
+    queue: str | None
+    attempt: int
+    created_at: float
+    updated_at: float
+    finished_at: float | None
+    parent_run_id: str | None
+    idempotency_key: str | None
+    module_hash: str | None
+    waiting_for: str | None
+    error_type: str | None
+    error_message: str | None
+
+    @property
+    def duration_s(self) -> float:
+        """Seconds from creation to the end, or to the last change of an unfinished run."""
+        return round((self.finished_at or self.updated_at) - self.created_at, 3)
+
+
+@dataclass(frozen=True, slots=True)
+class RunFilter:
+    """Which runs a listing shows: each field None means any. ``search`` matches a run id
+    prefix, an idempotency key or a parent run id."""
+
+    status: str | None = None
+    task_id: str | None = None
+    queue: str | None = None
+    since: float | None = None
+    until: float | None = None
+    search: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunPage:
+    """One page of a listing, newest first; ``more``: a later page exists."""
+
+    runs: tuple[RunSummary, ...]
+    offset: int
+    limit: int
+    more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class QueueLoad:
+    """How many runs of one task on one queue are in one status."""
+
+    queue: str | None
+    task_id: str
+    status: RunStatus
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerInfo:
+    """A worker seen through the leases it holds now."""
+
+    owner: str
+    host: str | None
+    pid: int | None
+    runs: int
+    lease_expires_at: float

@@ -90,6 +90,11 @@ class Codec:
         return _SIGNED + self._mac(context, body) + body
 
     def loads(self, payload: bytes, context: str) -> Any:
+        return cloudpickle.loads(self.verified(payload, context))
+
+    def verified(self, payload: bytes, context: str) -> bytes:
+        """The pickle inside ``payload`` once its signature checks out (nothing is unpickled);
+        TamperedPayloadError, saying why, otherwise."""
         tag, body = payload[:1], payload[1:]
         if tag == _SIGNED:
             if self._secret is None:
@@ -115,7 +120,7 @@ class Codec:
                 f"journal payload of {context} has an unknown format: the row was altered or "
                 "written by another program; it was not unpickled. Restore it from a backup"
             )
-        return cloudpickle.loads(body)
+        return body
 
     def _mac(self, context: str, body: bytes) -> bytes:
         assert self._secret is not None

@@ -18,6 +18,16 @@ imports nothing above it.
 from sqlalchemy.exc import SQLAlchemyError as DatabaseError  # any error of a database or driver
 
 from durablec.runtime.store.backend import Backend
+from durablec.runtime.store.browse import (
+    browse_runs,
+    count_by_status,
+    http_bodies,
+    queue_loads,
+    run_summary,
+    step_args,
+    task_ids,
+    workers,
+)
 from durablec.runtime.store.committer import Committer, Write
 from durablec.runtime.store.database import DEFAULT_URL, Journal, database_url, now
 from durablec.runtime.store.events import Taken, deliver_event, take_event
@@ -77,6 +87,7 @@ from durablec.runtime.store.timeline import ArgsPreview, timeline
 from durablec.runtime.store.traces import begin_execution, end_execution, keep_trace, load_trace
 
 __all__ = [
+    "browse_runs", "count_by_status", "http_bodies", "queue_loads", "run_summary", "step_args", "task_ids", "workers",
     "DEFAULT_URL", "RELEASED", "SCHEMA_VERSION", "ArgsPreview", "Backend", "Choose", "Committer",
     "DatabaseError", "Decide", "FiredSlot", "Firing", "Journal", "Reconcile", "ScheduleChanges",
     "ScheduleRecord", "ScheduleSource", "ScheduleTimes", "ScheduleWrite", "Taken", "Write",

@@ -290,7 +290,7 @@ _SUMMARY_STATUSES = ("pending", "running", "retrying", "sleeping", "waiting", "p
 def _print_summary(client: Client, as_json: bool) -> None:
     """Counts by status per task and queue, then the schedules and their next fire time."""
     table: dict[tuple[str, str], dict[str, int]] = {}
-    for count in client.counts():
+    for count in client.status_counts():
         table.setdefault((count.task_id, count.queue or "-"), {})[count.status] = count.count
     schedules = client.schedules()
     if as_json:

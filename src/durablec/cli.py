@@ -40,6 +40,7 @@ _COMMANDS = {
     "replay": "durablec._cli_runs",
     "schedule": "durablec._cli_schedule",
     "export": "durablec._cli_runs",
+    "ui": "durablec._cli_ui",
 }
 
 

@@ -1,0 +1,1 @@
+"""``durablec ui``: a local web dashboard of one journal, built on :class:`Client` (docs/ui.md)."""

@@ -1,0 +1,105 @@
+"""The dashboard's reads (store/browse.py through Client) on a real SQLite journal, without a
+browser: filters, search, paging, counts, queue loads and lease holders."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from durablec.runtime import store
+from durablec.runtime.client import Client
+from durablec.runtime.model import RunFilter, RunRecord, RunStatus
+
+
+def _client(tmp_path: Path) -> Client:
+    client = Client(f"sqlite:///{tmp_path / 'j.db'}")
+    at = 1_000.0
+    rows: list[tuple[str, str, RunStatus, str | None, str | None, str | None]] = [
+        ("a1", "alpha", "completed", None, None, None),
+        ("a2", "alpha", "failed", "fast", "order-7", None),
+        ("b1", "beta", "waiting", "fast", None, "a1"),
+        ("b2", "beta", "running", None, None, "a1"),
+        ("c_1", "gamma", "pending", "slow", None, None),
+    ]
+    for n, (run_id, task, status, queue, key, parent) in enumerate(rows):
+        record = RunRecord(run_id, task, status, at + n, at + n + 1, queue=queue,
+                           idempotency_key=key, parent_run_id=parent)
+        assert store.insert_run(client.journal, record._asdict())
+    return client
+
+
+def _ids(client: Client, chosen: RunFilter, **page: int) -> list[str]:
+    return [run.id for run in client.browse(chosen, **page).runs]
+
+
+def test_filters_search_and_paging(tmp_path: Path) -> None:
+    client = _client(tmp_path)
+    assert _ids(client, RunFilter()) == ["c_1", "b2", "b1", "a2", "a1"]
+    assert _ids(client, RunFilter(status="failed")) == ["a2"]
+    assert _ids(client, RunFilter(task_id="beta", queue="fast")) == ["b1"]
+    assert _ids(client, RunFilter(since=1_001.0, until=1_003.0)) == ["b1", "a2"]
+    assert _ids(client, RunFilter(search="a")) == ["a2", "a1"]
+    assert _ids(client, RunFilter(search="order-7")) == ["a2"]
+    assert _ids(client, RunFilter(search="a1")) == ["b2", "b1", "a1"]  # a1 and its children
+    assert _ids(client, RunFilter(search="c_")) == ["c_1"]
+    assert _ids(client, RunFilter(search="c%")) == []
+    first = client.browse(RunFilter(), limit=2)
+    assert first.more and [r.id for r in first.runs] == ["c_1", "b2"]
+    last = client.browse(RunFilter(), offset=4, limit=2)
+    assert not last.more and [r.id for r in last.runs] == ["a1"]
+
+
+def test_counts_queues_and_workers(tmp_path: Path) -> None:
+    client = _client(tmp_path)
+    assert client.counts(RunFilter(status="failed")) == {
+        "completed": 1, "failed": 1, "waiting": 1, "running": 1, "pending": 1}
+    assert client.counts(RunFilter(task_id="beta")) == {"waiting": 1, "running": 1}
+    assert {(q.queue, q.task_id, q.status, q.count) for q in client.queue_loads()} == {
+        ("fast", "beta", "waiting", 1), (None, "beta", "running", 1),
+        ("slow", "gamma", "pending", 1)}
+    assert client.workers() == []
+    holder = {"lease_owner": "worker-1", "lease_host": "h", "lease_pid": 7,
+              "lease_expires_at": time.time() + 30}
+    assert store.take_lease(client.journal, "b2", 0, holder, time.time())
+    [worker] = client.workers()
+    assert (worker.owner, worker.host, worker.pid, worker.runs) == ("worker-1", "h", 7, 1)
+    summary = client.summary("a2")
+    assert (summary.queue, summary.idempotency_key, summary.attempt) == ("fast", "order-7", 1)
+    assert client.task_ids() == ["alpha", "beta", "gamma"]
+
+
+def test_http_bodies_of_a_run(tmp_path: Path) -> None:
+    client = _client(tmp_path)
+    assert client.http_bodies("a1") == {}
+
+
+def test_a_row_failing_its_hmac_is_not_unpickled_and_says_why(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "tasks.py").write_text(
+        "import durablec\n\nasync def step(x):\n    return x\n\n"
+        "@durablec.task(id='signed')\nasync def signed(x):\n    return await step(x)\n")
+    env = dict(os.environ, DURABLEC_DATABASE_URL=f"sqlite:///{tmp_path / 'j.db'}",
+               DURABLEC_SECRET="one", PYTHONDONTWRITEBYTECODE="1")
+    done = subprocess.run([sys.executable, "-m", "durablec", "run", "tasks.py:signed", "--args",
+                           "[3]", "--run-id", "s1"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    monkeypatch.setenv("DURABLEC_SECRET", "two")
+    client = Client(f"sqlite:///{tmp_path / 'j.db'}")
+    [reason] = client.refused_payloads("s1").values()
+    assert "fails its HMAC check" in reason and "not unpickled" in reason
+    monkeypatch.setenv("DURABLEC_SECRET", "one")
+    assert client.refused_payloads("s1") == {}
+    monkeypatch.setenv("DURABLEC_SECRET", "two")
+    from starlette.testclient import TestClient
+
+    from durablec._ui.app import make_app
+
+    http = TestClient(make_app(client), base_url="http://127.0.0.1")
+    html = http.get("/runs/s1").text
+    assert "not unpickled: journal payload of s1/0/args fails its HMAC check" in html
