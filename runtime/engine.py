@@ -117,16 +117,12 @@ class RunScope:
         return self._await(key, site, awaitable, caller_file(), record)
 
     def aiter(self, site: Site, iterable: AsyncIterable[Any]) -> AsyncIterable[Any]:
-        from durablec.runtime.wrappers import DurableIterator
-
-        return DurableIterator(self, self.next_key(), site, iterable, caller_file())
+        return _wrappers.DurableIterator(self, self.next_key(), site, iterable, caller_file())
 
     def actx(
         self, site: Site, cm: AbstractAsyncContextManager[Any]
     ) -> AbstractAsyncContextManager[Any]:
-        from durablec.runtime.wrappers import DurableContext
-
-        return DurableContext(self, self.next_key(), site, cm, caller_file())
+        return _wrappers.DurableContext(self, self.next_key(), site, cm, caller_file())
 
     def race(
         self, site: Site, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -234,9 +230,8 @@ class RunScope:
         digest = canonical_digest(args, kwargs)
         # Coroutine arguments (gather's children) each run in a scope keyed by position; they can
         # be awaited only once, so such a step is never retried as a whole.
-        from durablec.runtime.wrappers import scope_coroutines
-
-        args, kwargs, has_coroutines = scope_coroutines(self, key, site, file, args, kwargs)
+        args, kwargs, has_coroutines = _wrappers.scope_coroutines(
+            self, key, site, file, args, kwargs)
         # A task awaited inline or a @durablec.step helper brings its own policy.
         policy: TaskPolicy = getattr(fn, "__durablec_policy__", None) or self.policy
         attempt, retry_of, base = run.attempts.get(key, (0, None, 0))
@@ -332,3 +327,8 @@ def caller_file(depth: int = 3) -> str | None:
         return sys._getframe(depth).f_code.co_filename
     except ValueError:
         return None
+
+
+# Last, and as a module: wrappers.py builds on RunScope above. An import statement inside the
+# methods would run on every live step (it costs about a microsecond each time).
+import durablec.runtime.wrappers as _wrappers  # noqa: E402
