@@ -18,6 +18,7 @@ from durablec.runtime.abi import active_scope
 from durablec.runtime.clock import clock
 from durablec.runtime.control import Suspend, mark_settled
 from durablec.runtime.engine import RunScope, run_scope
+from durablec.runtime.schedule import SLOT_RUN_PREFIX, utc
 from durablec.runtime.journal import now as _clock
 
 __all__ = ["idempotency_key", "now", "random", "sleep", "uuid4", "wait_for_event"]
@@ -30,12 +31,7 @@ async def now() -> datetime:
     so that a run knows which slot it serves however late it started.
     """
     scope = run_scope()
-    if scope is not None and scope.run.run_id.startswith("schedule:"):
-        # Imported here: the scheduler is needed only by runs that schedules start.
-        from durablec.runtime.scheduler import SLOT_RUN_PREFIX
-        from durablec.runtime.schedule import utc
-
-        assert scope.run.run_id.startswith(SLOT_RUN_PREFIX)
+    if scope is not None and scope.run.run_id.startswith(SLOT_RUN_PREFIX):
         run = scope.run
         # Inside the step of this await, the active scope's path is the step's key.
         slot = store.take_slot(run.journal, run.run_id, run.epoch, scope.path)

@@ -29,7 +29,7 @@ from durablec.errors import UsageError
 if TYPE_CHECKING:
     from croniter import croniter
 
-__all__ = ["Catchup", "Cron", "GRACE_SECONDS", "Plan", "catchup_of", "utc"]
+__all__ = ["SLOT_RUN_PREFIX", "Catchup", "Cron", "GRACE_SECONDS", "Plan", "catchup_of", "utc"]
 
 Catchup = Literal["skip", "latest", "all"]
 """What becomes of slots missed while no worker ran: none, the newest one, or all (bounded)."""
@@ -37,6 +37,9 @@ Catchup = Literal["skip", "latest", "all"]
 GRACE_SECONDS: Final = 60.0
 """A slot fired less than this late is on time (a worker restarting, a slow poll), whatever the
 catch-up policy; an older one is missed and left to the policy."""
+
+SLOT_RUN_PREFIX: Final = "schedule:"
+"""The run ids (and idempotency keys) of scheduled runs start with it: ``schedule:ID@TIME``."""
 
 DEFAULT_CATCHUP_LIMIT: Final = 100
 _CATCHUPS: Final[dict[str, Catchup]] = {name: name for name in get_args(Catchup)}

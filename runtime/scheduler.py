@@ -22,7 +22,7 @@ from durablec.runtime.creation import misfit as check_fit
 from durablec.runtime.creation import new_run
 from durablec.runtime.lease import LEASE_SECONDS
 from durablec.runtime.model import TERMINAL
-from durablec.runtime.schedule import Cron, catchup_of, utc
+from durablec.runtime.schedule import SLOT_RUN_PREFIX, Cron, catchup_of, utc
 from durablec.runtime.serde import Codec, preview
 from durablec.runtime.store import (
     FiredSlot,
@@ -50,7 +50,6 @@ __all__ = [
     "trigger_now",
 ]
 
-SLOT_RUN_PREFIX: Final = "schedule:"
 
 LOOK_SECONDS: Final = 1.0
 """How often a worker looks for schedules it has not seen yet (added by a client, resumed)."""
