@@ -8,6 +8,8 @@ capabilities (``journal.backend.notifies``), never which database it is.
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -43,6 +45,11 @@ class Backend:
 
     def install_wakeups(self, conn: Connection) -> None:
         """Create what wakes idle workers when a run becomes pending, if the backend can."""
+
+    def lock_schema(self, conn: Connection) -> None:
+        """Serialize, until this transaction ends, the processes that create or migrate the
+        tables: the second of two opening a new journal at once waits, then finds them made."""
+        raise NotImplementedError
 
     def lock_queue(self, conn: Connection, queue: str) -> None:
         """Serialize the claims of one limited queue until this transaction ends."""
@@ -96,18 +103,23 @@ class SQLite(Backend):
 
     def configure(self, engine: Engine) -> None:
         pragmas = (
-            "PRAGMA journal_mode=WAL",
-            f"PRAGMA synchronous={self.synchronous}",
             f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}",
+            f"PRAGMA synchronous={self.synchronous}",
         )
+        patience = self.busy_timeout
 
         def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
             cursor = dbapi_connection.cursor()
+            _enter_wal(cursor, patience)
             for pragma in pragmas:
                 cursor.execute(pragma)
             cursor.close()
 
         event.listen(engine, "connect", on_connect)
+
+    def lock_schema(self, conn: Connection) -> None:
+        # The write lock before the first look: the tables may not exist yet to write to.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     def lock_queue(self, conn: Connection, queue: str) -> None:
         # A write first: the transaction then holds SQLite's write lock, for every queue.
@@ -133,6 +145,10 @@ class PostgreSQL(Backend):
         for statement in WAKEUP_DDL:
             conn.exec_driver_sql(statement)
 
+    def lock_schema(self, conn: Connection) -> None:
+        conn.execute(select(func.pg_advisory_xact_lock(
+            func.hashtextextended("durablec schema", 0))))
+
     def lock_queue(self, conn: Connection, queue: str) -> None:
         conn.execute(select(func.pg_advisory_xact_lock(
             func.hashtextextended("durablec queue " + queue, 0))))
@@ -144,6 +160,23 @@ class PostgreSQL(Backend):
         conn.exec_driver_sql(
             f"SET LOCAL idle_in_transaction_session_timeout = {int(seconds * 1000)}"
         )
+
+
+def _enter_wal(cursor: sqlite3.Cursor, patience: float) -> None:
+    """Put the file in WAL mode, waiting up to ``patience`` seconds for the lock it takes.
+
+    SQLite answers "database is locked" at once, without its busy handler, while another
+    process holds the lock of a file not yet in WAL mode (two opening a new journal together).
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def backend_for(url: URL) -> Backend:

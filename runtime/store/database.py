@@ -179,33 +179,30 @@ class Journal:
             ) from exc
 
     def _ensure_schema(self) -> None:
-        for last in (False, True):
-            try:
-                self._prepare_schema()
-                return
-            except JournalError:
-                raise
-            except Exception as exc:
-                # Another process may have created the tables (or the version row) between our
-                # look and our CREATE: look again, once. An error that persists is reported.
-                if not last:
-                    continue
-                raise JournalError(
-                    f"cannot use the journal database {self.url}: {_reason(exc)}; check the URL "
-                    f"(--db or DURABLEC_DATABASE_URL) and {self.backend.reach_hint}"
-                ) from exc
+        try:
+            self._prepare_schema()
+        except JournalError:
+            raise
+        except Exception as exc:
+            raise JournalError(
+                f"cannot use the journal database {self.url}: {_reason(exc)}; check the URL "
+                f"(--db or DURABLEC_DATABASE_URL) and {self.backend.reach_hint}"
+            ) from exc
 
     def _prepare_schema(self) -> None:
+        # The common case, a journal of this version, needs no lock: readers never wait here.
+        with self.engine.connect() as conn:
+            if self._stored_version(conn) == SCHEMA_VERSION:
+                return
         with self.engine.begin() as conn:
-            stored = None
-            if sa_inspect(conn).has_table(meta.name):
-                stored = conn.execute(
-                    select(meta.c.value).where(meta.c.key == "schema_version")
-                ).scalar_one_or_none()
+            # Locked, then looked at again: another process may have created or migrated the
+            # tables since, and two must never both create them (or both insert the version).
+            self.backend.lock_schema(conn)
+            stored = self._stored_version(conn)
             if stored is None and not self._create:
                 raise JournalError(_absent(self.url))
             # Before create_all: a newer journal must not gain the tables this version knows.
-            if stored is not None and int(stored) > SCHEMA_VERSION:
+            if stored is not None and stored > SCHEMA_VERSION:
                 raise JournalError(
                     f"the journal at {self.url} has schema version {stored}, newer than this "
                     f"durablec understands ({SCHEMA_VERSION}); it was left unchanged. Upgrade "
@@ -217,18 +214,27 @@ class Journal:
                 conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
                 self.backend.install_wakeups(conn)
                 return
-            version = int(stored)
-            for target in range(version + 1, SCHEMA_VERSION + 1):
+            for target in range(stored + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[target]:
                     conn.exec_driver_sql(statement)
-            if version < 2:
+            if stored < 2:
                 self.backend.install_wakeups(conn)
-            if version != SCHEMA_VERSION:
+            if stored != SCHEMA_VERSION:
                 conn.execute(
                     update(meta)
                     .where(meta.c.key == "schema_version")
                     .values(value=str(SCHEMA_VERSION))
                 )
+
+    @staticmethod
+    def _stored_version(conn: Connection) -> int | None:
+        """The journal's schema version; None where it has no tables yet."""
+        if not sa_inspect(conn).has_table(meta.name):
+            return None
+        stored = conn.execute(
+            select(meta.c.value).where(meta.c.key == "schema_version")
+        ).scalar_one_or_none()
+        return None if stored is None else int(stored)
 
     @contextmanager
     def writing(self) -> Iterator[Committer]:

@@ -77,6 +77,9 @@ def limit_size(dbapi_connection, record):
 
 @event.listens_for(Engine, "before_cursor_execute")
 def mark(conn, cursor, statement, parameters, context, executemany):
+    if os.environ.get("MARK_SCHEMA_LOCK") and statement == "BEGIN IMMEDIATE":
+        # Found no tables (the unlocked look); about to wait for the creator's lock.
+        open("schema-locking", "w").close()
     if os.environ.get("HOLD_SCHEMA") and "CREATE TABLE durablec_meta" in statement:
         # Found no tables; wait while another process creates them before we do.
         open("schema-held", "w").close()

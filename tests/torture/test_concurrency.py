@@ -65,20 +65,23 @@ def test_two_durablec_runs_of_one_run_id_execute_it_once(tmp_path: Path) -> None
 
 
 def test_two_processes_opening_a_new_journal_at_once(tmp_path: Path) -> None:
-    """The second of two processes that both found the journal empty creates nothing twice: it
-    uses the tables the first created (here: resumes the run the first already completed)."""
+    """Of two processes that both found the journal empty, the second waits while the first
+    creates the tables (holding the schema lock), then uses them: nothing is created twice and
+    the run executes once."""
     setup(tmp_path)
     db = f"sqlite:///{tmp_path / 'j.db'}"
-    late = start(tmp_path, db, inject=True, HOLD_SCHEMA="1")
-    wait_for(late, lambda: (tmp_path / "schema-held").exists(), "finding no tables")
-    first = start(tmp_path, db)
-    out, err = first.communicate()
-    assert first.returncode == 0 and json.loads(out) == EXPECTED, err
+    creator = start(tmp_path, db, inject=True, HOLD_SCHEMA="1")
+    wait_for(creator, lambda: (tmp_path / "schema-held").exists(), "creating the tables")
+    second = start(tmp_path, db, inject=True, MARK_SCHEMA_LOCK="1")
+    wait_for(second, lambda: (tmp_path / "schema-locking").exists(), "asking for the lock")
     (tmp_path / "schema-go").touch()
-    out, err = late.communicate()
-    assert late.returncode == 0, err
-    assert json.loads(out) == EXPECTED
-    assert starts_by(tmp_path) == {first.pid: ALL_STEPS}
+    for proc in (creator, second):
+        out, err = proc.communicate()
+        assert proc.returncode == 0, err
+        assert json.loads(out) == EXPECTED
+    executors = starts_by(tmp_path)
+    assert list(executors.values()) == [ALL_STEPS], executors
+    assert statuses(db) == ["completed"]
 
 
 def test_two_workers_execute_a_run_once(tmp_path: Path) -> None:
