@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Final, Literal, NamedTuple, get_args
 
 __all__ = [
-    "RUN_STATUSES", "TERMINAL", "EventInfo", "LeaseInfo", "OpenExecution", "QueueLoad", "RunCount",
+    "RUN_STATUSES", "TERMINAL", "EventInfo", "ExecutionInfo", "LeaseInfo", "OpenExecution", "QueueLoad", "RunCount",
     "RunFilter", "RunInfo", "RunPage", "RunRecord", "RunRows", "RunStatus", "RunSummary",
     "StatusCount", "StepInfo", "StepKind", "StepOutcome", "StoredTrace", "Timeline",
     "TimelineEntry", "WorkerInfo", "user_traceback",
@@ -183,6 +183,25 @@ class EventInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class ExecutionInfo:
+    """One execution of a run that ended on its own (a killed or fenced-off one leaves none):
+    ``epoch`` is its lease epoch, ``status`` the run's status when it ended and ``reason`` why
+    (what a suspended run waits for, or the error)."""
+
+    epoch: int
+    worker: str
+    resumed: bool
+    started_at: float
+    ended_at: float
+    status: str
+    reason: str | None
+    wake_at: float | None
+    waiting_for: str | None
+    replayed: int
+    live: int
+
+
+@dataclass(frozen=True, slots=True)
 class Timeline:
     """What happened in a run: the run, every step attempt and every event, in order."""
 
@@ -191,6 +210,8 @@ class Timeline:
     events: tuple[EventInfo, ...]
     children: tuple[RunInfo, ...] = ()
     """The runs this run started (``parent_run_id`` is this run), in creation order."""
+    executions: tuple[ExecutionInfo, ...] = ()
+    """The executions that ended on their own, by epoch."""
 
     def offset(self, step: StepInfo) -> float:
         """Seconds from the run's creation to the step's start, to the millisecond."""
@@ -226,7 +247,10 @@ class Timeline:
         (a retry says the delay since the attempt before), events sent and taken, child runs
         started, and where the run is now (its suspension, or its final outcome)."""
         run = self.run
-        found = [TimelineEntry(0.0, "created", f"run {run.id} of task {run.task_id}")]
+        # Executions first: an execution's start sorts before a step that starts in the same
+        # millisecond.
+        found = [TimelineEntry(0.0, "created", f"run {run.id} of task {run.task_id}"),
+                 *self._execution_entries()]
         by_id = {step.id: step for step in self.steps}
         taken_at: dict[str, float] = {}
         for step in self.steps:
@@ -257,6 +281,33 @@ class Timeline:
         found.sort(key=lambda entry: entry.at)
         end = (run.finished_at if run.finished_at is not None else run.updated_at)
         found.append(TimelineEntry(round(end - run.created_at, 3), run.status, self.state()))
+        return found
+
+    def _execution_entries(self) -> list[TimelineEntry]:
+        """Each execution's start and, when it suspended the run, its end; before an execution
+        whose epoch follows a gap, the executions that ended without a record (killed, or their
+        lease lost). The end that is still the run's state is the run's final entry."""
+        created = self.run.created_at
+        found: list[TimelineEntry] = []
+        seen = 0
+        for index, run in enumerate(self.executions):
+            start = round(run.started_at - created, 3)
+            lost = run.epoch - seen - 1
+            if lost > 0:
+                which = (f"execution {seen + 1}" if lost == 1
+                         else f"executions {seen + 1}-{run.epoch - 1}")
+                found.append(TimelineEntry(
+                    start, "lost", f"{which} ended unrecorded: process killed or lease lost"))
+            seen = run.epoch
+            how = "resumed" if run.resumed else "started"
+            found.append(TimelineEntry(start, how, (
+                f"execution {run.epoch} on {run.worker}"
+                + (f", {run.replayed} step{'' if run.replayed == 1 else 's'} replayed"
+                   if run.resumed else ""))))
+            final = index == len(self.executions) - 1 and run.status == self.run.status
+            if run.status not in TERMINAL and not final:
+                found.append(TimelineEntry(round(run.ended_at - created, 3), "suspended",
+                                           run.reason or run.status))
         return found
 
     def state(self) -> str:
@@ -293,6 +344,7 @@ class Timeline:
             "steps": self.step_entries(),
             "events": [asdict(event) for event in self.events],
             "children": [asdict(child) for child in self.children],
+            "executions": [asdict(run) for run in self.executions],
             "timeline": [entry.as_json() for entry in self.entries()],
             "traceback": self.final_traceback(),
         }

@@ -23,7 +23,7 @@ from durablec.runtime.engine import RunScope
 from durablec.runtime.failures import dump_exception
 from durablec.runtime.heartbeat import heartbeat_for
 from durablec.runtime.lease import Owner, acquire, release_values
-from durablec.runtime.model import TERMINAL, RunRecord
+from durablec.runtime.model import TERMINAL, ExecutionInfo, RunRecord
 from durablec.runtime.observer import observer
 from durablec.runtime.retrying import run_body
 from durablec.runtime.spawn import install_task_factory
@@ -136,6 +136,7 @@ async def _execute(
     has_history: bool, check_only: bool,
 ) -> Outcome:
     run_id = row.id
+    started_at = now()
     with journal.writing() as writer:
         context = RunContext(
             journal, None if check_only else writer, codec, run_id, epoch,
@@ -146,10 +147,11 @@ async def _execute(
             # Loaded here so the rows are garbage once indexed, not held for the whole run.
             with journal.begin() as conn:
                 context.load_journal(journal.load_steps(conn, run_id))
+        began = Began(owner.id, bool(context.records or context.attempts), started_at)
         try:
             args, kwargs = codec.loads(row.args, f"{run_id}/args") if row.args else ((), {})
         except Exception as exc:  # noqa: BLE001 - unpickling fails in many ways; all stop the run
-            return _unloadable_args(journal, context, exc)
+            return _unloadable_args(journal, context, began, exc)
         root = RunScope(context, "", task.__durablec_policy__)
         install_task_factory(asyncio.get_running_loop())
         beat = None if check_only else heartbeat_for(journal)
@@ -158,9 +160,9 @@ async def _execute(
         watcher = context.observer
         if watcher is not None:
             watcher.run_opened(journal, run_id)
-            watcher.run_started(run_id, task.id, bool(context.records or context.attempts))
+            watcher.run_started(run_id, task.id, began.resumed)
         try:
-            outcome = await _settle(journal, context, task, row, root, args, kwargs)
+            outcome = await _settle(journal, context, began, task, row, root, args, kwargs)
         finally:
             if beat is not None:
                 beat.drop(context)
@@ -169,7 +171,9 @@ async def _execute(
         return outcome
 
 
-def _unloadable_args(journal: Journal, context: RunContext, exc: Exception) -> Outcome:
+def _unloadable_args(
+    journal: Journal, context: RunContext, began: Began, exc: Exception
+) -> Outcome:
     """Pause a run whose recorded arguments cannot be loaded; nothing of it runs."""
     run_id = context.run_id
     error: DurablecError
@@ -186,14 +190,14 @@ def _unloadable_args(journal: Journal, context: RunContext, exc: Exception) -> O
         )
     if context.check_only:
         return Outcome(run_id, "checked", error=error)
-    _write_run(journal, context, status="paused", error_type=type(error).__name__,
-               error_message=str(error), **release_values())
+    _write_run(journal, context, began.ended(context, "paused", str(error)), status="paused",
+               error_type=type(error).__name__, error_message=str(error), **release_values())
     return Outcome(run_id, "paused", error=error, message=str(error))
 
 
 async def _settle(
-    journal: Journal, context: RunContext, task: Task[Any, Any], row: RunRecord, root: RunScope,
-    args: tuple[Any, ...], kwargs: dict[str, Any],
+    journal: Journal, context: RunContext, began: Began, task: Task[Any, Any], row: RunRecord,
+    root: RunScope, args: tuple[Any, ...], kwargs: dict[str, Any],
 ) -> Outcome:
     run_id = context.run_id
     try:
@@ -203,7 +207,7 @@ async def _settle(
         if context.check_only or context.fatal is not None:
             error = None
         else:
-            return _suspend(journal, context, suspend)
+            return _suspend(journal, context, began, suspend)
     except asyncio.CancelledError:
         stopped = context.suspend
         if stopped is not None and stopped.status == "running":
@@ -212,7 +216,9 @@ async def _settle(
             if current is not None and current.uncancel() == 0:
                 return Outcome(run_id, "running", message=stopped.reason)
         if not context.check_only:
-            _write_run(journal, context, status="pending", **release_values())
+            _write_run(journal, context,
+                       began.ended(context, "pending", "interrupted: its worker stopped"),
+                       status="pending", **release_values())
         raise
     except Exception as exc:
         error = exc
@@ -224,8 +230,8 @@ async def _settle(
     if context.fatal is not None:
         fatal = context.fatal
         await _finish(
-            context, status="paused", error_type=type(fatal).__name__,
-            error_message=str(fatal), **release_values(),
+            context, began.ended(context, "paused", str(fatal)), status="paused",
+            error_type=type(fatal).__name__, error_message=str(fatal), **release_values(),
         )
         return Outcome(run_id, "paused", error=fatal, message=str(fatal))
     if error is None:
@@ -244,13 +250,14 @@ async def _settle(
                 f"run {run_id}: task {task.id!r}{where} returned a {type(result).__qualname__} "
                 f"that {problem}, then `durablec retry {run_id}`"
             )
-            await _finish(context, status="paused", error_type="SerializationError",
-                          error_message=message, **release_values())
+            await _finish(context, began.ended(context, "paused", message), status="paused",
+                          error_type="SerializationError", error_message=message,
+                          **release_values())
             # Carried as the error so that `durablec run` reports it like a step's result (exit 1).
             return Outcome(run_id, "paused", error=SerializationError(message), message=message)
         at = now()
         if not await _finish(
-            context, status="completed", result=payload, result_repr=preview(result),
+            context, began.ended(context, "completed", None), status="completed", result=payload, result_repr=preview(result),
             error_type=None, error_message=None, finished_at=at, wake_at=None, waiting_for=None,
             **release_values(),
         ):
@@ -263,7 +270,8 @@ async def _settle(
     elif task.dead_letter is not None:
         status = "dead_lettered"
     if not await _finish(
-        context, status=status, result=dump_exception(context.codec, f"{run_id}/result", error),
+        context, began.ended(context, status, f"{type(error).__name__}: {error}"),
+        status=status, result=dump_exception(context.codec, f"{run_id}/result", error),
         error_type=f"{type(error).__module__}.{type(error).__qualname__}",
         error_message=str(error), dead_letter=task.dead_letter if status == "dead_lettered" else None,
         finished_at=None if status == "paused" else now(), **release_values(),
@@ -274,7 +282,7 @@ async def _settle(
     return Outcome(run_id, status, error=error, message=f"{type(error).__name__}: {error}")
 
 
-def _suspend(journal: Journal, context: RunContext, suspend: Suspend) -> Outcome:
+def _suspend(journal: Journal, context: RunContext, began: Began, suspend: Suspend) -> Outcome:
     run_id = context.run_id
     if suspend.status == "running":
         # The lease was lost (the new holder owns the row, and this fenced write matches
@@ -282,7 +290,8 @@ def _suspend(journal: Journal, context: RunContext, suspend: Suspend) -> Outcome
         # this one included, resumes it as soon as the database accepts writes again. If this
         # write fails too, the lease expires instead.
         try:
-            _write_run(journal, context, status="pending", **release_values())
+            _write_run(journal, context, began.ended(context, "pending", suspend.reason),
+                       status="pending", **release_values())
         except store.DatabaseError:
             pass
         return Outcome(run_id, "running", message=suspend.reason)
@@ -290,6 +299,8 @@ def _suspend(journal: Journal, context: RunContext, suspend: Suspend) -> Outcome
         journal, run_id, context.epoch, status=suspend.status, wake_at=suspend.wake_at,
         waiting_for=suspend.waiting_for,
         error_message=suspend.reason if suspend.status in ("paused", "retrying") else None,
+        ended=began.ended(context, suspend.status, suspend.reason, suspend.wake_at,
+                          suspend.waiting_for),
     )
     return Outcome(run_id, suspend.status, message=suspend.reason, wake_at=suspend.wake_at)
 
@@ -299,12 +310,13 @@ def _wake_parent(journal: Journal, parent_run_id: str | None, run_id: str) -> No
         store.wake(journal, parent_run_id, f"run:{run_id}")
 
 
-async def _finish(context: RunContext, **values: Any) -> bool:
-    """Write the run's final state in the group commit of its steps; False if the lease was lost."""
+async def _finish(context: RunContext, ended: ExecutionInfo, **values: Any) -> bool:
+    """Write the run's final state, and the record of the execution ``ended``, in the group
+    commit of its steps; False if the lease was lost."""
     assert context.writer is not None
     try:
         written = await context.writer.write(
-            store.finish_write(context.journal, context.run_id, context.epoch, values)
+            store.finish_write(context.journal, context.run_id, context.epoch, values, ended)
         )
     except Exception as exc:  # noqa: BLE001 - like an unrecorded step: stop, resume later
         context.suspend_now(Suspend(
@@ -315,8 +327,25 @@ async def _finish(context: RunContext, **values: Any) -> bool:
     return written
 
 
-def _write_run(journal: Journal, context: RunContext, **values: Any) -> bool:
-    return store.update_held(journal, context.run_id, context.epoch, values)
+def _write_run(
+    journal: Journal, context: RunContext, ended: ExecutionInfo, **values: Any
+) -> bool:
+    return store.update_held(journal, context.run_id, context.epoch, values, ended)
+
+
+@dataclass(frozen=True, slots=True)
+class Began:
+    """How an execution began, kept to record it with the run's last update when it ends."""
+
+    worker: str
+    resumed: bool
+    started_at: float
+
+    def ended(self, context: RunContext, status: str, reason: str | None,
+              wake_at: float | None = None, waiting_for: str | None = None) -> ExecutionInfo:
+        return ExecutionInfo(context.epoch, self.worker, self.resumed, self.started_at, now(),
+                             status, reason, wake_at, waiting_for, context.replayed,
+                             context.live_steps)
 
 
 def _lost(journal: Journal, context: RunContext) -> Outcome:

@@ -29,13 +29,13 @@ from sqlalchemy.engine import CursorResult, Dialect, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
-from sqlmodel import SQLModel
 
 from durablec.errors import JournalError
 from durablec.runtime.clock import now
 from durablec.runtime.store.backend import Backend, backend_for
 from durablec.runtime.store.committer import Committer
 from durablec.runtime.store.schema import (
+    METADATA,
     MIGRATIONS,
     REPLAY_COLUMNS,
     SCHEMA_VERSION,
@@ -190,9 +190,13 @@ class Journal:
             ) from exc
 
     def _prepare_schema(self) -> None:
-        # The common case, a journal of this version, needs no lock: readers never wait here.
+        # The common case, a journal of this version with every table, needs no lock: readers
+        # never wait here. (A table added without a new version, as durablec_traces was, is
+        # created by the locked path below.)
         with self.engine.connect() as conn:
-            if self._stored_version(conn) == SCHEMA_VERSION:
+            names = set(sa_inspect(conn).get_table_names())
+            if ({table.name for table in TABLES} <= names
+                    and self._stored_version(conn) == SCHEMA_VERSION):
                 return
         with self.engine.begin() as conn:
             # Locked, then looked at again: another process may have created or migrated the
@@ -209,7 +213,7 @@ class Journal:
                     "durablec to the version that wrote it, or use another journal (--db or "
                     "DURABLEC_DATABASE_URL)"
                 )
-            SQLModel.metadata.create_all(conn, tables=list(TABLES))
+            METADATA.create_all(conn, tables=list(TABLES))
             if stored is None:
                 conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
                 self.backend.install_wakeups(conn)

@@ -8,6 +8,7 @@ once the run was taken over or cancelled, and say so by returning False.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import asdict
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -27,9 +28,16 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from durablec.errors import RunNotFoundError, UsageError
-from durablec.runtime.model import TERMINAL, RunCount, RunRecord, RunRows, StatusCount
+from durablec.runtime.model import (
+    TERMINAL,
+    ExecutionInfo,
+    RunCount,
+    RunRecord,
+    RunRows,
+    StatusCount,
+)
 from durablec.runtime.store.database import Journal, now
-from durablec.runtime.store.schema import events, held, runs, steps
+from durablec.runtime.store.schema import events, executions, held, runs, steps
 
 __all__ = [
     "RELEASED", "cancel", "find_run", "finish_write", "get_run", "insert_run", "insert_run_rows",
@@ -96,34 +104,49 @@ def insert_run_write(journal: Journal, values: dict[str, Any]) -> Callable[[Conn
 
 
 def finish_write(
-    journal: Journal, run_id: str, epoch: int, values: dict[str, Any]
+    journal: Journal, run_id: str, epoch: int, values: dict[str, Any], ended: ExecutionInfo
 ) -> Callable[[Connection], bool]:
     """A lease holder's last update of its run as a write for the group commit, so that it
-    shares the transaction of the run's last steps; the write returns False when the lease was
-    lost."""
+    shares the transaction of the run's last steps, with the record of the execution ``ended``;
+    the write returns False (and records nothing) when the lease was lost."""
     values = {**values, "updated_at": now()}
     statement = journal.prepare(("finish", *values), lambda: update(runs).where(
         held(bindparam("fence_run"), bindparam("fence_epoch"))).values(
         {name: bindparam(name, type_=runs.c[name].type) for name in values}))
     values["fence_run"] = run_id
     values["fence_epoch"] = epoch
-    return lambda conn: statement.execute(conn, values).rowcount == 1
+    record_ended = journal.prepare(("execution",), lambda: insert(executions).values(
+        {name: bindparam(name) for name in _EXECUTION_COLUMNS}))
+    execution = _execution_values(run_id, ended)
+
+    def write(conn: Connection) -> bool:
+        if statement.execute(conn, values).rowcount != 1:
+            return False
+        record_ended.execute(conn, execution)
+        return True
+    return write
 
 
-def update_held(journal: Journal, run_id: str, epoch: int, values: dict[str, Any]) -> bool:
-    """A lease holder's update of its run; False when the lease was lost."""
+def update_held(journal: Journal, run_id: str, epoch: int, values: dict[str, Any],
+                ended: ExecutionInfo | None = None) -> bool:
+    """A lease holder's update of its run (with the record of the execution ``ended``, if it
+    ends one); False when the lease was lost."""
     with journal.begin() as conn:
-        return conn.execute(
+        written = conn.execute(
             update(runs).where(held(run_id, epoch)).values(**values, updated_at=now())
         ).rowcount == 1
+        if written and ended is not None:
+            conn.execute(insert(executions).values(_execution_values(run_id, ended)))
+        return written
 
 
 def suspend(
     journal: Journal, run_id: str, epoch: int, *, status: str, wake_at: float | None,
-    waiting_for: str | None, error_message: str | None,
+    waiting_for: str | None, error_message: str | None, ended: ExecutionInfo,
 ) -> None:
-    """Park a run (sleeping, waiting, paused) and give up its lease. A run that waits for an
-    event or a child run that has already arrived is made pending again at once."""
+    """Park a run (sleeping, waiting, paused) and give up its lease, recording the execution
+    ``ended``. A run that waits for an event or a child run that has already arrived is made
+    pending again at once."""
     with journal.begin() as conn:
         written = conn.execute(
             update(runs).where(held(run_id, epoch)).values(
@@ -131,10 +154,19 @@ def suspend(
                 error_message=error_message, updated_at=now(), **RELEASED,
             )
         ).rowcount
+        if written:
+            conn.execute(insert(executions).values(_execution_values(run_id, ended)))
         # What we wait for may have arrived while we were deciding to wait.
         if written and status == "waiting" and waiting_for is not None:
             if _arrived(conn, run_id, waiting_for):
                 wake_in(conn, run_id, waiting_for)
+
+
+_EXECUTION_COLUMNS: Final = ("run_id", *ExecutionInfo.__slots__)
+
+
+def _execution_values(run_id: str, ended: ExecutionInfo) -> dict[str, Any]:
+    return {"run_id": run_id, **asdict(ended)}
 
 
 def wake(journal: Journal, run_id: str, waiting_for: str) -> None:

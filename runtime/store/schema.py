@@ -1,8 +1,10 @@
-"""The journal's schema: tables ``durablec_meta``, ``durablec_runs``, ``durablec_steps`` and
-``durablec_events`` (documented for SQL users in docs/schema.md), and its migrations.
+"""The journal's schema: tables ``durablec_meta``, ``durablec_runs``, ``durablec_steps``,
+``durablec_events``, ``durablec_schedules``, ``durablec_schedule_slots``, ``durablec_traces`` and ``durablec_executions``
+(documented for SQL users in docs/schema.md), and its migrations.
 
-Declared with SQLModel; the store's statements use the Core tables (``runs``, ``steps``,
-``events``, ``meta``) derived from the classes.
+Declared with SQLAlchemy Core, not SQLModel: a process that resumes a run or reads the journal
+then imports neither the ORM nor pydantic (about 0.1 s of every start). ``durablec.models``
+gives SQLModel classes of the same tables to users who query the journal from Python.
 """
 
 from __future__ import annotations
@@ -11,192 +13,198 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from sqlalchemy import (
+    Boolean,
+    Column,
     ColumnElement,
+    Float,
     Index,
+    Integer,
     LargeBinary,
+    MetaData,
+    String,
     Table,
     Text,
     UniqueConstraint,
     and_,
 )
 from sqlalchemy.sql.expression import BindParameter
-from sqlmodel import Field, SQLModel
 
 __all__ = [
-    "MIGRATIONS", "REPLAY_COLUMNS", "SCHEMA_VERSION", "STEP_COLUMNS", "TABLES", "EventRow",
-    "MetaRow", "RunRow", "ScheduleRow", "ScheduleSlotRow", "StepRow", "TraceRow", "events", "held",
-    "meta", "runs", "schedule_slots", "schedules", "steps", "traces",
+    "MIGRATIONS", "METADATA", "REPLAY_COLUMNS", "SCHEMA_VERSION", "STEP_COLUMNS", "TABLES",
+    "events", "executions", "held", "meta", "runs", "schedule_slots", "schedules", "steps", "traces",
 ]
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
+
+METADATA: Final = MetaData()
 
 
-class MetaRow(SQLModel, table=True):
-    __tablename__ = "durablec_meta"
-
-    key: str = Field(primary_key=True, max_length=64)
-    value: str
+def _required(name: str, kind: Any, **options: Any) -> Column[Any]:
+    return Column(name, kind, nullable=False, **options)
 
 
-class RunRow(SQLModel, table=True):
-    """One row per run; ``id`` is the run id."""
-
-    __tablename__ = "durablec_runs"
-    __table_args__ = (
-        UniqueConstraint("task_id", "idempotency_key", name="uq_durablec_runs_task_idem"),
-        Index("ix_durablec_runs_due", "status", "wake_at"),
-        Index("ix_durablec_runs_task_status", "task_id", "status"),
-        Index("ix_durablec_runs_created", "created_at"),
-        Index("ix_durablec_runs_parent", "parent_run_id"),
-        Index("ix_durablec_runs_queue", "queue", "status"),
-    )
-
-    id: str = Field(primary_key=True, max_length=200)
-    task_id: str = Field(max_length=300)
-    status: str = Field(max_length=20)
-    args: bytes | None = Field(default=None, sa_type=LargeBinary)
-    args_repr: str | None = Field(default=None, sa_type=Text)
-    result: bytes | None = Field(default=None, sa_type=LargeBinary)
-    result_repr: str | None = Field(default=None, sa_type=Text)
-    error_type: str | None = None
-    error_message: str | None = Field(default=None, sa_type=Text)
-    dead_letter: str | None = None
-    idempotency_key: str | None = Field(default=None, max_length=300)
-    parent_run_id: str | None = Field(default=None, max_length=200)
-    module_hash: str | None = None
-    wake_at: float | None = None
-    waiting_for: str | None = Field(default=None, max_length=300)
-    attempt: int = 1
-    lease_owner: str | None = None
-    lease_host: str | None = None
-    lease_pid: int | None = None
-    lease_expires_at: float | None = None
-    lease_epoch: int = 0
-    created_at: float
-    updated_at: float
-    finished_at: float | None = None
-    queue: str | None = Field(default=None, max_length=200)
-    concurrency_key: str | None = Field(default=None, max_length=300)
+def _optional(name: str, kind: Any, **options: Any) -> Column[Any]:
+    return Column(name, kind, nullable=True, **options)
 
 
-class StepRow(SQLModel, table=True):
-    """One row per attempt of a checkpoint; ``final`` marks the outcome replay returns."""
+meta: Final = Table(
+    "durablec_meta", METADATA,
+    _required("key", String(64), primary_key=True),
+    _required("value", String),
+)
 
-    __tablename__ = "durablec_steps"
-    __table_args__ = (Index("ix_durablec_steps_run_key", "run_id", "key"),)
+runs: Final = Table(
+    "durablec_runs", METADATA,
+    _required("id", String(200), primary_key=True),
+    _required("task_id", String(300)),
+    _required("status", String(20)),
+    _optional("args", LargeBinary),
+    _optional("args_repr", Text),
+    _optional("result", LargeBinary),
+    _optional("result_repr", Text),
+    _optional("error_type", String),
+    _optional("error_message", Text),
+    _optional("dead_letter", String),
+    _optional("idempotency_key", String(300)),
+    _optional("parent_run_id", String(200)),
+    _optional("module_hash", String),
+    _optional("wake_at", Float),
+    _optional("waiting_for", String(300)),
+    _required("attempt", Integer, default=1),
+    _optional("lease_owner", String),
+    _optional("lease_host", String),
+    _optional("lease_pid", Integer),
+    _optional("lease_expires_at", Float),
+    _required("lease_epoch", Integer, default=0),
+    _required("created_at", Float),
+    _required("updated_at", Float),
+    _optional("finished_at", Float),
+    _optional("queue", String(200)),
+    _optional("concurrency_key", String(300)),
+    UniqueConstraint("task_id", "idempotency_key", name="uq_durablec_runs_task_idem"),
+    Index("ix_durablec_runs_due", "status", "wake_at"),
+    Index("ix_durablec_runs_task_status", "task_id", "status"),
+    Index("ix_durablec_runs_created", "created_at"),
+    Index("ix_durablec_runs_parent", "parent_run_id"),
+    Index("ix_durablec_runs_queue", "queue", "status"),
+)
+"""One row per run; ``id`` is the run id."""
 
-    id: int | None = Field(default=None, primary_key=True)
-    run_id: str = Field(max_length=200)
-    key: str = Field(max_length=1000)
-    attempt: int
-    retry_of: int | None = None
-    kind: str = Field(max_length=20)
-    callee: str = Field(sa_type=Text)
-    file: str | None = Field(default=None, sa_type=Text)
-    line: int
-    col: int
-    outcome: str = Field(max_length=10)
-    final: bool
-    args: bytes | None = Field(default=None, sa_type=LargeBinary)
-    args_repr: str | None = Field(default=None, sa_type=Text)
-    args_digest: str | None = Field(default=None, max_length=64)
-    result: bytes | None = Field(default=None, sa_type=LargeBinary)
-    result_repr: str | None = Field(default=None, sa_type=Text)
-    error_type: str | None = None
-    error_message: str | None = Field(default=None, sa_type=Text)
-    traceback: str | None = Field(default=None, sa_type=Text)
-    http_status: int | None = None
-    http_body: str | None = Field(default=None, sa_type=Text)
-    started_at: float
-    finished_at: float
+steps: Final = Table(
+    "durablec_steps", METADATA,
+    _required("id", Integer, primary_key=True),
+    _required("run_id", String(200)),
+    _required("key", String(1000)),
+    _required("attempt", Integer),
+    _optional("retry_of", Integer),
+    _required("kind", String(20)),
+    _required("callee", Text),
+    _optional("file", Text),
+    _required("line", Integer),
+    _required("col", Integer),
+    _required("outcome", String(10)),
+    _required("final", Boolean),
+    _optional("args", LargeBinary),
+    _optional("args_repr", Text),
+    _optional("args_digest", String(64)),
+    _optional("result", LargeBinary),
+    _optional("result_repr", Text),
+    _optional("error_type", String),
+    _optional("error_message", Text),
+    _optional("traceback", Text),
+    _optional("http_status", Integer),
+    _optional("http_body", Text),
+    _required("started_at", Float),
+    _required("finished_at", Float),
+    Index("ix_durablec_steps_run_key", "run_id", "key"),
+)
+"""One row per attempt of a checkpoint; ``final`` marks the outcome replay returns."""
 
+events: Final = Table(
+    "durablec_events", METADATA,
+    _required("id", Integer, primary_key=True),
+    _required("run_id", String(200)),
+    _required("name", String(300)),
+    _optional("payload", LargeBinary),
+    _optional("payload_repr", Text),
+    _optional("consumed_key", String(1000)),
+    _required("created_at", Float),
+    Index("ix_durablec_events_run_name", "run_id", "name"),
+)
+"""An event sent to a run; ``consumed_key`` is the step that received it."""
 
-class EventRow(SQLModel, table=True):
-    """An event sent to a run; ``consumed_key`` is the step that received it."""
+schedules: Final = Table(
+    "durablec_schedules", METADATA,
+    _required("id", String(150), primary_key=True),
+    _required("task_id", String(300)),
+    _required("source", String(10)),
+    _required("cron", Text),
+    _required("timezone", String(64)),
+    _required("catchup", String(10)),
+    _required("catchup_limit", Integer),
+    _required("overlap", Boolean),
+    _required("paused", Boolean),
+    _optional("args", LargeBinary),
+    _optional("args_repr", Text),
+    _required("last_slot", Float),
+    _required("next_at", Float),
+    _optional("last_run_id", String(200)),
+    _optional("manual_at", Float),
+    _required("created_at", Float),
+    _required("updated_at", Float),
+    Index("ix_durablec_schedules_task", "task_id"),
+)
+"""A cron schedule: declared by a task (``source='code'``) or added through a Client."""
 
-    __tablename__ = "durablec_events"
-    __table_args__ = (Index("ix_durablec_events_run_name", "run_id", "name"),)
+schedule_slots: Final = Table(
+    "durablec_schedule_slots", METADATA,
+    _required("schedule_id", String(150), primary_key=True),
+    _required("slot_at", Float, primary_key=True),
+    _required("run_id", String(200), unique=True),
+    _required("manual", Boolean),
+    _optional("now_key", String(1000)),
+    _required("created_at", Float),
+)
+"""One row per fired slot: the primary key lets a slot start one run, whoever fires it."""
 
-    id: int | None = Field(default=None, primary_key=True)
-    run_id: str = Field(max_length=200)
-    name: str = Field(max_length=300)
-    payload: bytes | None = Field(default=None, sa_type=LargeBinary)
-    payload_repr: str | None = Field(default=None, sa_type=Text)
-    consumed_key: str | None = Field(default=None, max_length=1000)
-    created_at: float
+traces: Final = Table(
+    "durablec_traces", METADATA,
+    _required("run_id", String(200), primary_key=True),
+    _required("trace_id", String(32)),
+    _required("span_id", String(16)),
+    _optional("parent_span_id", String(16)),
+    _required("trace_flags", Integer),
+    _required("created_at", Float),
+    _optional("execution_span_id", String(16)),
+    _optional("execution_started_at", Float),
+    _optional("execution_worker", String(300)),
+)
+"""The OpenTelemetry trace of a run (runtime/telemetry.py), kept so that every execution, on any
+worker, joins it; ``execution_*`` name the execution in progress, whose span the next execution
+emits if that one never ended (its process was killed). A table of its own: ``create_all`` adds
+it to existing journals without a schema version."""
 
+executions: Final = Table(
+    "durablec_executions", METADATA,
+    _required("id", Integer, primary_key=True),
+    _required("run_id", String(200)),
+    _required("epoch", Integer),
+    _required("worker", String(300)),
+    _required("resumed", Boolean),
+    _required("started_at", Float),
+    _required("ended_at", Float),
+    _required("status", String(20)),
+    _optional("reason", Text),
+    _optional("wake_at", Float),
+    _optional("waiting_for", String(300)),
+    _required("replayed", Integer),
+    _required("live", Integer),
+    Index("ix_durablec_executions_run", "run_id", "epoch"),
+)
+"""One row per execution of a run that ended on its own (not killed, not fenced off), written in
+the transaction of the run's last update of that execution: how it ended and why."""
 
-class ScheduleRow(SQLModel, table=True):
-    """A cron schedule: declared by a task (``source='code'``) or added through a Client."""
-
-    __tablename__ = "durablec_schedules"
-    __table_args__ = (Index("ix_durablec_schedules_task", "task_id"),)
-
-    id: str = Field(primary_key=True, max_length=150)
-    task_id: str = Field(max_length=300)
-    source: str = Field(max_length=10)
-    cron: str = Field(sa_type=Text)
-    timezone: str = Field(max_length=64)
-    catchup: str = Field(max_length=10)
-    catchup_limit: int
-    overlap: bool
-    paused: bool
-    args: bytes | None = Field(default=None, sa_type=LargeBinary)
-    args_repr: str | None = Field(default=None, sa_type=Text)
-    last_slot: float
-    next_at: float
-    last_run_id: str | None = Field(default=None, max_length=200)
-    manual_at: float | None = None
-    created_at: float
-    updated_at: float
-
-
-class ScheduleSlotRow(SQLModel, table=True):
-    """One row per fired slot: the primary key lets a slot start one run, whoever fires it."""
-
-    __tablename__ = "durablec_schedule_slots"
-
-    schedule_id: str = Field(primary_key=True, max_length=150)
-    slot_at: float = Field(primary_key=True)
-    run_id: str = Field(max_length=200, unique=True)
-    manual: bool
-    now_key: str | None = Field(default=None, max_length=1000)
-    created_at: float
-
-
-class TraceRow(SQLModel, table=True):
-    """The OpenTelemetry trace of a run (runtime/telemetry.py), kept so that every execution, on
-    any worker, joins it; ``execution_*`` name the execution in progress, whose span the next
-    execution emits if that one never ended (its process was killed). A table of its own:
-    ``create_all`` adds it to existing journals without a schema version."""
-
-    __tablename__ = "durablec_traces"
-
-    run_id: str = Field(primary_key=True, max_length=200)
-    trace_id: str = Field(max_length=32)
-    span_id: str = Field(max_length=16)
-    parent_span_id: str | None = Field(default=None, max_length=16)
-    trace_flags: int
-    created_at: float
-    execution_span_id: str | None = Field(default=None, max_length=16)
-    execution_started_at: float | None = None
-    execution_worker: str | None = Field(default=None, max_length=300)
-
-
-def _table(model: type[SQLModel]) -> Table:
-    table = model.__table__  # type: ignore[attr-defined]  # set by SQLModel for table=True
-    assert isinstance(table, Table)
-    return table
-
-
-runs: Final = _table(RunRow)
-steps: Final = _table(StepRow)
-events: Final = _table(EventRow)
-meta: Final = _table(MetaRow)
-schedules: Final = _table(ScheduleRow)
-schedule_slots: Final = _table(ScheduleSlotRow)
-traces: Final = _table(TraceRow)
-TABLES: Final = (meta, runs, steps, events, schedules, schedule_slots, traces)
+TABLES: Final = (meta, runs, steps, events, schedules, schedule_slots, traces, executions)
 
 
 def held(
@@ -221,6 +229,8 @@ MIGRATIONS: Final[dict[int, Sequence[str]]] = {
     ),
     # Schedules: only new tables, which create_all makes before the migrations run.
     3: (),
+    # Executions: a new table only.
+    4: (),
 }
 """SQL to bring schema version N-1 to N, by N. Version 1 is the first published schema."""
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from durablec.runtime.model import EventInfo, StepInfo, Timeline
+from durablec.runtime.model import EventInfo, ExecutionInfo, StepInfo, Timeline
 from durablec.runtime.store.database import Journal
 from durablec.runtime.store.runs import missing, record
-from durablec.runtime.store.schema import events, runs, steps
+from durablec.runtime.store.schema import events, executions, runs, steps
 
 __all__ = ["ArgsPreview", "Decode", "timeline"]
 
@@ -38,6 +38,9 @@ def timeline(
             .where(events.c.run_id == run_id).order_by(events.c.id)).all()
         child_rows = conn.execute(
             select(runs).where(runs.c.parent_run_id == run_id).order_by(runs.c.created_at)).all()
+        execution_rows = conn.execute(
+            select(*(executions.c[name] for name in ExecutionInfo.__slots__))
+            .where(executions.c.run_id == run_id).order_by(executions.c.epoch)).all()
 
     def value(blob: bytes | None, context: str) -> Any:
         return None if blob is None or decode is None else decode(blob, context)
@@ -58,4 +61,5 @@ def timeline(
         ),
         tuple(EventInfo(*event) for event in event_rows),
         tuple(record(child).info() for child in child_rows),
+        tuple(ExecutionInfo(*execution) for execution in execution_rows),
     )

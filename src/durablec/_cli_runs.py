@@ -213,7 +213,22 @@ def _exit_now(signum: int, frame: object) -> None:
 
 
 def _clip(text: str, limit: int) -> str:
+    """``text`` on one line of at most ``limit`` characters."""
+    text = " ".join(text.split("\n"))
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _wrapped(label: str, text: str, room: int, most: int = 4) -> list[str]:
+    """A labelled field of an inspect block: ``text`` wrapped to ``room`` columns under its
+    label, at most ``most`` lines (the last one clipped)."""
+    import textwrap
+
+    lines = [piece for line in text.splitlines()
+             for piece in (textwrap.wrap(line, room, break_on_hyphens=False) or [""])]
+    if len(lines) > most:
+        lines = lines[: most - 1] + [_clip(" ".join(lines[most - 1:]), room)]
+    pad = f"{'':10}    {'':8}"
+    return [f"{'':10}    {label:<8}{lines[0]}", *(pad + line for line in lines[1:])]
 
 
 def _when(at: float | None) -> str:
@@ -386,7 +401,7 @@ def _timeline_blocks(timeline: Timeline, columns: int) -> list[str]:
         if step.args:
             lines.append(f"{'':10}    args    {_clip(step.args, room)}")
         if step.error is not None:
-            lines.append(f"{'':10}    error   {_clip(step.error, room)}")
+            lines += _wrapped("error", step.error, room)
         elif step.result is not None:
             lines.append(f"{'':10}    result  {_clip(step.result, room)}")
     lines += _traceback_lines(timeline)

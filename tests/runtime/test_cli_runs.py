@@ -144,9 +144,14 @@ def test_inspect_reads_at_80_columns_with_events_and_traceback(tmp: Path) -> Non
     line = TASKS.splitlines().index("    first = await step(order)") + 1
     assert f"at {tmp / 'tasks.py'}:{line}:" in text
     order = [text.index(word) for word in
-             ("created:", "step 0 step", "event sent: approval", "step 1 durablec.wait_for_event",
+             ("created:", "started: execution 1 on", "step 0 step", "suspended: ",
+              "event sent: approval", "resumed: execution 2 on", "step 1 durablec.wait_for_event",
               "event taken: approval by step 1", "completed: result")]
     assert order == sorted(order)
+    executions = json.loads(durablec(tmp, "inspect", "g1", "--json").stdout)["executions"]
+    assert [(e["epoch"], e["resumed"], e["status"], e["waiting_for"], e["live"])
+            for e in executions] == [(1, False, "waiting", "approval", 1),
+                                     (2, True, "completed", None, 1)]
     wide = durablec(tmp, "inspect", "g1", "--width", "170").stdout
     assert any(line.split()[1:3] == ["step", "1"] for line in wide.splitlines() if "+" in line)
 
@@ -158,8 +163,8 @@ def test_inspect_reads_at_80_columns_with_events_and_traceback(tmp: Path) -> Non
     assert data["steps"][0]["args_value"] == {"args": [1], "kwargs": {}}
     assert data["steps"][0]["result_value"] == 2
     assert data["steps"][1]["kind"] == "body" and "tasks.py" in data["traceback"]
-    assert [entry["what"] for entry in data["timeline"]] == ["created", "step", "body failed",
-                                                            "failed"]
+    assert [entry["what"] for entry in data["timeline"]] == ["created", "started", "step",
+                                                            "body failed", "failed"]
 
 
 def test_run_id_prefixes_and_copyable_ids(tmp: Path) -> None:

@@ -20,3 +20,6 @@ def test_demo_builds_kills_resumes_and_shows_the_timeline(tmp_path: Path) -> Non
     assert "(2 answered 503), charge {\"id\": \"ch_1\"" in demo.stdout
     assert "1 charge made, through the retries and the kill" in demo.stdout
     assert "completed: result {'order_id': 'o-1', 'charge_id': 'ch_1'}" in demo.stdout
+    # The killed execution left no record of its end; the resume says so.
+    assert "lost: execution 1 ended unrecorded: process killed or lease lost" in demo.stdout
+    assert "resumed: execution 2 on" in demo.stdout
