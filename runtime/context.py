@@ -18,7 +18,7 @@ from durablec.errors import NonDeterminismError, TamperedPayloadError
 from durablec.runtime.abi import Site, site_callee
 from durablec.runtime.journal import Committer
 from durablec.runtime.control import Suspend
-from durablec.runtime.journal import REPLAY_COLUMNS, Journal, now
+from durablec.runtime.journal import REPLAY_COLUMNS, Journal, now, step_with_logs
 from durablec.runtime.observer import StepEvent, StepObserver
 from durablec.runtime.policy import Retry
 from durablec.runtime.serde import Codec
@@ -90,6 +90,16 @@ class RunContext:
     observer: StepObserver | None = None
     pending: Pending = field(default_factory=Pending)
     """Replayed statements of connections whose transaction is not known to be committed."""
+    logs: list[dict[str, Any]] = field(default_factory=list)
+    """Log rows the task wrote since the last write, committed with the next one (logs.py)."""
+    logged: dict[tuple[int, str], int] = field(default_factory=dict)
+    """Log rows earlier executions committed, per (body attempt, position), not yet written
+    again by this one's replay (logs.py)."""
+
+    def take_logs(self) -> list[dict[str, Any]]:
+        """The log rows not yet committed, handed to a write that commits them."""
+        taken, self.logs = self.logs, []
+        return taken
 
     def load_journal(self, rows: Sequence[Any]) -> None:
         """Index the run's step rows, in recording order: the final outcome per key, attempts so
@@ -207,8 +217,12 @@ class RunContext:
         values["fence_run"] = self.run_id
         values["fence_epoch"] = self.epoch
         insert_step = self.journal.insert_step
+        if self.logs:
+            op = step_with_logs(self.journal, values, self.take_logs())
+        else:
+            op = lambda conn: insert_step(conn, values)  # noqa: E731
         try:
-            step_id = await self.writer.write(lambda conn: insert_step(conn, values))
+            step_id = await self.writer.write(op)
         except Exception as exc:
             # Not the step's failure: the task must neither see it nor go on past an unrecorded
             # step. Stop like a lost lease (nothing more written); a resume runs the step again.
@@ -261,3 +275,4 @@ def _in_slot(key: str, slot: str) -> bool:
 
 def place(file: str | None, line: int) -> str:
     return f"{file or '<unknown>'}:{line}"
+

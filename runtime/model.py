@@ -8,12 +8,13 @@ what :class:`~durablec.runtime.client.Client` returns: readable previews, no pic
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final, Literal, NamedTuple, get_args
 
 __all__ = [
-    "RUN_STATUSES", "TERMINAL", "EventInfo", "ExecutionInfo", "LeaseInfo", "OpenExecution", "QueueLoad", "RunCount",
+    "RUN_STATUSES", "TERMINAL", "EventInfo", "ExecutionInfo", "LeaseInfo", "LogInfo", "OpenExecution", "QueueLoad", "RunCount",
     "RunFilter", "RunInfo", "RunPage", "RunRecord", "RunRows", "RunStatus", "RunSummary",
     "StatusCount", "StepInfo", "StepKind", "StepOutcome", "StoredTrace", "Timeline",
     "TimelineEntry", "WorkerInfo", "user_traceback",
@@ -202,6 +203,26 @@ class ExecutionInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class LogInfo:
+    """A record the task wrote during a run: ``position`` is the key of the step the code was
+    heading for when it wrote it (the step in progress, for a record written inside one);
+    ``attempt`` counts the attempts of the code around it (the body and enclosing helpers)."""
+
+    position: str
+    attempt: int
+    at: float
+    level: int
+    logger: str
+    message: str
+    file: str | None
+    line: int | None
+
+    @property
+    def level_name(self) -> str:
+        return logging.getLevelName(self.level)
+
+
+@dataclass(frozen=True, slots=True)
 class Timeline:
     """What happened in a run: the run, every step attempt and every event, in order."""
 
@@ -212,6 +233,8 @@ class Timeline:
     """The runs this run started (``parent_run_id`` is this run), in creation order."""
     executions: tuple[ExecutionInfo, ...] = ()
     """The executions that ended on their own, by epoch."""
+    logs: tuple[LogInfo, ...] = ()
+    """What the task logged, in the order it was written."""
 
     def offset(self, step: StepInfo) -> float:
         """Seconds from the run's creation to the step's start, to the millisecond."""
@@ -274,6 +297,9 @@ class Timeline:
                 found.append(TimelineEntry(
                     round(taken_at[event.consumed_key] - run.created_at, 3), "event taken",
                     f"{event.name} by step {event.consumed_key}"))
+        for log in self.logs:
+            found.append(TimelineEntry(round(log.at - run.created_at, 3), "log",
+                                       f"{log.level_name} {log.logger}: {log.message}"))
         for child in self.children:
             found.append(TimelineEntry(round(child.created_at - run.created_at, 3),
                                        "child started",
@@ -345,6 +371,7 @@ class Timeline:
             "events": [asdict(event) for event in self.events],
             "children": [asdict(child) for child in self.children],
             "executions": [asdict(run) for run in self.executions],
+            "logs": [{**asdict(log), "level_name": log.level_name} for log in self.logs],
             "timeline": [entry.as_json() for entry in self.entries()],
             "traceback": self.final_traceback(),
         }

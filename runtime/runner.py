@@ -22,7 +22,9 @@ from durablec.runtime.creation import misfit, new_run, new_run_id
 from durablec.runtime.engine import RunScope
 from durablec.runtime.failures import dump_exception
 from durablec.runtime.heartbeat import heartbeat_for
+from durablec.runtime.journal import logged_counts
 from durablec.runtime.lease import Owner, acquire, release_values
+from durablec.runtime.logs import capture as capture_logs
 from durablec.runtime.model import TERMINAL, ExecutionInfo, RunRecord
 from durablec.runtime.observer import observer
 from durablec.runtime.retrying import run_body
@@ -137,6 +139,7 @@ async def _execute(
 ) -> Outcome:
     run_id = row.id
     started_at = now()
+    capture_logs()
     with journal.writing() as writer:
         context = RunContext(
             journal, None if check_only else writer, codec, run_id, epoch,
@@ -147,6 +150,7 @@ async def _execute(
             # Loaded here so the rows are garbage once indexed, not held for the whole run.
             with journal.begin() as conn:
                 context.load_journal(journal.load_steps(conn, run_id))
+                context.logged = logged_counts(conn, run_id)
         began = Began(owner.id, bool(context.records or context.attempts), started_at)
         try:
             args, kwargs = codec.loads(row.args, f"{run_id}/args") if row.args else ((), {})
@@ -301,6 +305,7 @@ def _suspend(journal: Journal, context: RunContext, began: Began, suspend: Suspe
         error_message=suspend.reason if suspend.status in ("paused", "retrying") else None,
         ended=began.ended(context, suspend.status, suspend.reason, suspend.wake_at,
                           suspend.waiting_for),
+        log_rows=context.take_logs(),
     )
     return Outcome(run_id, suspend.status, message=suspend.reason, wake_at=suspend.wake_at)
 
@@ -316,7 +321,8 @@ async def _finish(context: RunContext, ended: ExecutionInfo, **values: Any) -> b
     assert context.writer is not None
     try:
         written = await context.writer.write(
-            store.finish_write(context.journal, context.run_id, context.epoch, values, ended)
+            store.finish_write(context.journal, context.run_id, context.epoch, values, ended,
+                               context.take_logs())
         )
     except Exception as exc:  # noqa: BLE001 - like an unrecorded step: stop, resume later
         context.suspend_now(Suspend(
@@ -330,7 +336,8 @@ async def _finish(context: RunContext, ended: ExecutionInfo, **values: Any) -> b
 def _write_run(
     journal: Journal, context: RunContext, ended: ExecutionInfo, **values: Any
 ) -> bool:
-    return store.update_held(journal, context.run_id, context.epoch, values, ended)
+    return store.update_held(journal, context.run_id, context.epoch, values, ended,
+                             context.take_logs())
 
 
 @dataclass(frozen=True, slots=True)

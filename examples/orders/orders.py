@@ -13,6 +13,7 @@ Set ORDERS_STEP_DELAY (seconds) to slow each step down, e.g. to kill it mid-way.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ from durablec import Retry, task
 
 _DELAY = float(os.environ.get("ORDERS_STEP_DELAY", "0"))
 PAYMENTS_URL = os.environ.get("PAYMENTS_URL", "http://127.0.0.1:8000")
+log = logging.getLogger("orders")
 
 
 @dataclass
@@ -45,10 +47,12 @@ async def send_email(to: str, subject: str) -> str:
 @task(id="process-order", retry=Retry.exponential(initial=0.1, max_attempts=5), timeout=30)
 async def process_order(order_id: str) -> dict[str, str]:
     order = await fetch_order(order_id)
+    log.info("charging %d for order %s", order.total, order_id)
     async with httpx.AsyncClient(base_url=PAYMENTS_URL) as client:
         r = await client.post("/charges", json={"amount": order.total},
                               headers={"Idempotency-Key": durablec.idempotency_key()})
         r.raise_for_status()
         charge = r.json()
+    log.info("charged: %s", charge["id"])
     await send_email(order.email, f"Order {order_id} confirmed")
     return {"order_id": order_id, "charge_id": charge["id"]}

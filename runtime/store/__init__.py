@@ -41,6 +41,7 @@ from durablec.runtime.store.leases import (
     take_over,
 )
 from durablec.runtime.store.notify import listen
+from durablec.runtime.store.logs import insert_logs
 from durablec.runtime.store.runs import (
     RELEASED,
     cancel,
@@ -87,16 +88,16 @@ from durablec.runtime.store.timeline import ArgsPreview, timeline
 from durablec.runtime.store.traces import begin_execution, end_execution, keep_trace, load_trace
 
 __all__ = [
-    "browse_runs", "count_by_status", "http_bodies", "queue_loads", "run_summary", "step_args", "task_ids", "workers",
     "DEFAULT_URL", "RELEASED", "SCHEMA_VERSION", "ArgsPreview", "Backend", "Choose", "Committer",
     "DatabaseError", "Decide", "FiredSlot", "Firing", "Journal", "Reconcile", "ScheduleChanges",
     "ScheduleRecord", "ScheduleSource", "ScheduleTimes", "ScheduleWrite", "Taken", "Write",
-    "active_schedules", "begin_execution", "cancel", "claim_due", "claim_on_queue", "database_url",
-    "declare_schedules", "delete_schedule", "deliver_event", "end_execution", "find_run",
-    "find_schedule", "finish_write", "fire_schedule", "fork_run", "get_run", "ids_starting",
-    "insert_run", "insert_run_rows", "insert_run_write", "insert_schedule", "keep_trace",
-    "leased_on_host", "list_runs", "list_schedules", "listen", "load_trace", "now", "renew",
-    "reset_for_retry", "run_counts", "run_rows", "status_counts", "suspend", "take_event",
-    "take_lease", "take_over", "take_slot", "timeline", "trigger_schedule", "update_held",
-    "update_schedule", "wake",
+    "active_schedules", "begin_execution", "browse_runs", "cancel", "claim_due", "claim_on_queue",
+    "count_by_status", "database_url", "declare_schedules", "delete_schedule", "deliver_event",
+    "end_execution", "find_run", "find_schedule", "finish_write", "fire_schedule", "fork_run",
+    "get_run", "http_bodies", "ids_starting", "insert_logs", "insert_run", "insert_run_rows",
+    "insert_run_write", "insert_schedule", "keep_trace", "leased_on_host", "list_runs",
+    "list_schedules", "listen", "load_trace", "now", "queue_loads", "renew", "reset_for_retry",
+    "run_counts", "run_rows", "run_summary", "status_counts", "step_args", "suspend", "take_event",
+    "take_lease", "take_over", "take_slot", "task_ids", "timeline", "trigger_schedule",
+    "update_held", "update_schedule", "wake", "workers",
 ]

@@ -37,6 +37,7 @@ from durablec.runtime.model import (
     StatusCount,
 )
 from durablec.runtime.store.database import Journal, now
+from durablec.runtime.store.logs import insert_logs
 from durablec.runtime.store.schema import events, executions, held, runs, steps
 
 __all__ = [
@@ -104,11 +105,13 @@ def insert_run_write(journal: Journal, values: dict[str, Any]) -> Callable[[Conn
 
 
 def finish_write(
-    journal: Journal, run_id: str, epoch: int, values: dict[str, Any], ended: ExecutionInfo
+    journal: Journal, run_id: str, epoch: int, values: dict[str, Any], ended: ExecutionInfo,
+    log_rows: list[dict[str, Any]],
 ) -> Callable[[Connection], bool]:
     """A lease holder's last update of its run as a write for the group commit, so that it
-    shares the transaction of the run's last steps, with the record of the execution ``ended``;
-    the write returns False (and records nothing) when the lease was lost."""
+    shares the transaction of the run's last steps, with the record of the execution ``ended``
+    and the task's last log rows; the write returns False (and records nothing) when the lease
+    was lost."""
     values = {**values, "updated_at": now()}
     statement = journal.prepare(("finish", *values), lambda: update(runs).where(
         held(bindparam("fence_run"), bindparam("fence_epoch"))).values(
@@ -123,29 +126,34 @@ def finish_write(
         if statement.execute(conn, values).rowcount != 1:
             return False
         record_ended.execute(conn, execution)
+        insert_logs(conn, log_rows)
         return True
     return write
 
 
 def update_held(journal: Journal, run_id: str, epoch: int, values: dict[str, Any],
-                ended: ExecutionInfo | None = None) -> bool:
+                ended: ExecutionInfo | None = None,
+                log_rows: list[dict[str, Any]] | None = None) -> bool:
     """A lease holder's update of its run (with the record of the execution ``ended``, if it
-    ends one); False when the lease was lost."""
+    ends one, and the task's log rows); False when the lease was lost."""
     with journal.begin() as conn:
         written = conn.execute(
             update(runs).where(held(run_id, epoch)).values(**values, updated_at=now())
         ).rowcount == 1
         if written and ended is not None:
             conn.execute(insert(executions).values(_execution_values(run_id, ended)))
+        if written and log_rows:
+            insert_logs(conn, log_rows)
         return written
 
 
 def suspend(
     journal: Journal, run_id: str, epoch: int, *, status: str, wake_at: float | None,
     waiting_for: str | None, error_message: str | None, ended: ExecutionInfo,
+    log_rows: list[dict[str, Any]],
 ) -> None:
     """Park a run (sleeping, waiting, paused) and give up its lease, recording the execution
-    ``ended``. A run that waits for an event or a child run that has already arrived is made
+    ``ended`` and the task's last log rows. A run that waits for an event or a child run that has already arrived is made
     pending again at once."""
     with journal.begin() as conn:
         written = conn.execute(
@@ -156,6 +164,7 @@ def suspend(
         ).rowcount
         if written:
             conn.execute(insert(executions).values(_execution_values(run_id, ended)))
+            insert_logs(conn, log_rows)
         # What we wait for may have arrived while we were deciding to wait.
         if written and status == "waiting" and waiting_for is not None:
             if _arrived(conn, run_id, waiting_for):

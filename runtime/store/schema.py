@@ -1,5 +1,5 @@
 """The journal's schema: tables ``durablec_meta``, ``durablec_runs``, ``durablec_steps``,
-``durablec_events``, ``durablec_schedules``, ``durablec_schedule_slots``, ``durablec_traces`` and ``durablec_executions``
+``durablec_events``, ``durablec_schedules``, ``durablec_schedule_slots``, ``durablec_traces``, ``durablec_executions`` and ``durablec_logs``
 (documented for SQL users in docs/schema.md), and its migrations.
 
 Declared with SQLAlchemy Core, not SQLModel: a process that resumes a run or reads the journal
@@ -31,10 +31,10 @@ from sqlalchemy.sql.expression import BindParameter
 
 __all__ = [
     "MIGRATIONS", "METADATA", "REPLAY_COLUMNS", "SCHEMA_VERSION", "STEP_COLUMNS", "TABLES",
-    "events", "executions", "held", "meta", "runs", "schedule_slots", "schedules", "steps", "traces",
+    "events", "executions", "held", "logs", "meta", "runs", "schedule_slots", "schedules", "steps", "traces",
 ]
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 
 METADATA: Final = MetaData()
 
@@ -204,7 +204,24 @@ executions: Final = Table(
 """One row per execution of a run that ended on its own (not killed, not fenced off), written in
 the transaction of the run's last update of that execution: how it ended and why."""
 
-TABLES: Final = (meta, runs, steps, events, schedules, schedule_slots, traces, executions)
+logs: Final = Table(
+    "durablec_logs", METADATA,
+    _required("id", Integer, primary_key=True),
+    _required("run_id", String(200)),
+    _required("position", String(1000)),
+    _required("attempt", Integer),
+    _required("at", Float),
+    _required("level", Integer),
+    _required("logger", String(300)),
+    _required("message", Text),
+    _optional("file", Text),
+    _optional("line", Integer),
+    Index("ix_durablec_logs_run", "run_id", "id"),
+)
+"""A record the task's code wrote (``logging``, or ``print`` when captured) during a run,
+committed with the next write of the run (a step, its end), never by a replay."""
+
+TABLES: Final = (meta, runs, steps, events, schedules, schedule_slots, traces, executions, logs)
 
 
 def held(
@@ -229,8 +246,9 @@ MIGRATIONS: Final[dict[int, Sequence[str]]] = {
     ),
     # Schedules: only new tables, which create_all makes before the migrations run.
     3: (),
-    # Executions: a new table only.
+    # Executions, then task logs: new tables only.
     4: (),
+    5: (),
 }
 """SQL to bring schema version N-1 to N, by N. Version 1 is the first published schema."""
 

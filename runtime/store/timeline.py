@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from durablec.runtime.model import EventInfo, ExecutionInfo, StepInfo, Timeline
+from durablec.runtime.model import EventInfo, ExecutionInfo, LogInfo, StepInfo, Timeline
 from durablec.runtime.store.database import Journal
 from durablec.runtime.store.runs import missing, record
-from durablec.runtime.store.schema import events, executions, runs, steps
+from durablec.runtime.store.schema import events, executions, logs, runs, steps
 
 __all__ = ["ArgsPreview", "Decode", "timeline"]
 
@@ -41,6 +41,9 @@ def timeline(
         execution_rows = conn.execute(
             select(*(executions.c[name] for name in ExecutionInfo.__slots__))
             .where(executions.c.run_id == run_id).order_by(executions.c.epoch)).all()
+        log_rows = conn.execute(
+            select(*(logs.c[name] for name in LogInfo.__slots__))
+            .where(logs.c.run_id == run_id).order_by(logs.c.id)).all()
 
     def value(blob: bytes | None, context: str) -> Any:
         return None if blob is None or decode is None else decode(blob, context)
@@ -62,4 +65,5 @@ def timeline(
         tuple(EventInfo(*event) for event in event_rows),
         tuple(record(child).info() for child in child_rows),
         tuple(ExecutionInfo(*execution) for execution in execution_rows),
+        tuple(LogInfo(*log) for log in log_rows),
     )

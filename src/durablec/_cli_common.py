@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 from typing import Any
 
 import click
@@ -11,13 +13,29 @@ import click
 from durablec.errors import UsageError
 from durablec.runtime.task import Task, as_task
 
-__all__ = ["db_option", "json_arg", "lint_option", "load_task"]
+__all__ = ["configure_logging", "db_option", "json_arg", "lint_option", "load_task",
+           "log_level_option"]
 
 db_option = click.option(
     "--db", default=None, metavar="URL",
     help="SQLAlchemy URL of the journal (default: $DURABLEC_DATABASE_URL, else ./durablec.db).",
 )
 lint_option = click.option("--no-lint", is_flag=True, help="Do not refuse code with lint findings.")
+
+log_level_option = click.option(
+    "--log-level", default=lambda: os.environ.get("DURABLEC_LOG_LEVEL", "INFO"),
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    show_default="INFO, or DURABLEC_LOG_LEVEL",
+    help="The lowest level of the tasks' log records written to stderr and kept with their "
+         "runs, unless the task modules configure logging themselves.")
+
+
+def configure_logging(level: str) -> None:
+    """Log the tasks' records at ``level`` to stderr, unless the task modules (imported
+    before) configured logging: then theirs stands. Records kept with runs are those that pass
+    the loggers' levels (runtime/logs.py)."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s")
 
 
 def load_task(target: str, lint: bool) -> Task[Any, Any]:

@@ -14,7 +14,14 @@ from typing import Any
 
 import click
 
-from durablec._cli_common import db_option, json_arg, lint_option, load_task
+from durablec._cli_common import (
+    configure_logging,
+    db_option,
+    json_arg,
+    lint_option,
+    load_task,
+    log_level_option,
+)
 from durablec.errors import (
     DurablecError,
     JournalError,
@@ -67,9 +74,10 @@ def _to_json(value: Any) -> str:
               help="Wait here through durable sleeps and retry backoffs due within this time.")
 @db_option
 @lint_option
+@log_level_option
 def run(
     target: str, args_json: str | None, kwargs_json: str | None, run_id: str | None,
-    max_wait: float, db: str | None, no_lint: bool,
+    max_wait: float, db: str | None, no_lint: bool, log_level: str,
 ) -> None:
     """Run a task to its end in this process (or resume run ID); its result is printed as JSON.
 
@@ -78,6 +86,7 @@ def run(
     args = json_arg(args_json, list, "--args")
     kwargs = json_arg(kwargs_json, dict, "--kwargs")
     task = load_task(target, not no_lint)
+    configure_logging(log_level)
 
     def started(run_id: str, created: bool) -> None:
         click.echo(f"durablec: run {run_id} ({'started' if created else 'resumed'}, task "
@@ -180,14 +189,16 @@ def trigger(
 @click.option("--until-idle", is_flag=True, help="Exit once no run is due or running.")
 @db_option
 @lint_option
+@log_level_option
 def worker(
     targets: tuple[str, ...], concurrency: int, poll: float | None, listen: bool, grace: float,
-    until_idle: bool, db: str | None, no_lint: bool,
+    until_idle: bool, db: str | None, no_lint: bool, log_level: str,
 ) -> None:
     """Execute due runs of the TARGET tasks until stopped (SIGTERM or Ctrl-C: graceful)."""
     # Stopped while it starts, the worker holds no lease yet: it may just exit.
     signal.signal(signal.SIGTERM, _exit_now)
     tasks = [load_task(target, not no_lint) for target in targets]
+    configure_logging(log_level)
     telemetry_from_environment(_client(db).journal)
     click.echo(f"durablec worker: serving {', '.join(t.id for t in tasks)} "
                f"(concurrency {concurrency})", err=True)

@@ -23,7 +23,7 @@ from sqlalchemy import Index, LargeBinary, MetaData, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 __all__ = [
-    "EventRow", "ExecutionRow", "JournalModel", "MetaRow", "RunRow", "ScheduleRow", "ScheduleSlotRow", "StepRow",
+    "EventRow", "ExecutionRow", "JournalModel", "LogRow", "MetaRow", "RunRow", "ScheduleRow", "ScheduleSlotRow", "StepRow",
     "TraceRow",
 ]
 
@@ -206,3 +206,21 @@ class ExecutionRow(JournalModel, table=True):
     waiting_for: str | None = Field(default=None, max_length=300)
     replayed: int
     live: int
+
+
+class LogRow(JournalModel, table=True):
+    """A record the task's code wrote with ``logging`` (or ``print``, when captured)."""
+
+    __tablename__ = "durablec_logs"
+    __table_args__ = (Index("ix_durablec_logs_run", "run_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(max_length=200)
+    position: str = Field(max_length=1000)
+    attempt: int
+    at: float
+    level: int
+    logger: str = Field(max_length=300)
+    message: str = Field(sa_type=Text)
+    file: str | None = Field(default=None, sa_type=Text)
+    line: int | None = None

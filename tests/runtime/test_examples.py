@@ -23,3 +23,6 @@ def test_demo_builds_kills_resumes_and_shows_the_timeline(tmp_path: Path) -> Non
     # The killed execution left no record of its end; the resume says so.
     assert "lost: execution 1 ended unrecorded: process killed or lease lost" in demo.stdout
     assert "resumed: execution 2 on" in demo.stdout
+    # The task's log lines, kept with the run: one per attempt, none written twice by a replay.
+    assert demo.stdout.count("log: INFO orders: charging 4200 for order o-1") == 3
+    assert demo.stdout.count("log: INFO orders: charged: ch_1") == 1
