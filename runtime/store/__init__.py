@@ -21,7 +21,9 @@ from durablec.runtime.store.backend import Backend
 from durablec.runtime.store.browse import (
     browse_runs,
     count_by_status,
+    dead_letter_loads,
     http_bodies,
+    lease_claims,
     queue_loads,
     run_summary,
     step_args,
@@ -87,7 +89,7 @@ from durablec.runtime.store.timeline import ArgsPreview, timeline
 from durablec.runtime.store.traces import begin_execution, end_execution, keep_trace, load_trace
 
 __all__ = [
-    "browse_runs", "count_by_status", "http_bodies", "queue_loads", "run_summary", "step_args", "task_ids", "workers",
+    "browse_runs", "count_by_status", "dead_letter_loads", "http_bodies", "lease_claims", "queue_loads", "run_summary", "step_args", "task_ids", "workers",
     "DEFAULT_URL", "RELEASED", "SCHEMA_VERSION", "ArgsPreview", "Backend", "Choose", "Committer",
     "DatabaseError", "Decide", "FiredSlot", "Firing", "Journal", "Reconcile", "ScheduleChanges",
     "ScheduleRecord", "ScheduleSource", "ScheduleTimes", "ScheduleWrite", "Taken", "Write",
