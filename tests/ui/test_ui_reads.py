@@ -174,3 +174,4 @@ def test_waterfall_groups_scopes_and_children_and_counts_body_attempts() -> None
     first, last = flow.attempts
     assert first.bar is not None and first.bar.step.id == 3 and first.live == ("0", "1.0")
     assert last.bar is None and last.replayed == ("0",) and "1.0" in last.live
+    assert flow.ticks()[-1] == (100.0, "9.0 s")  # the first step's start to the run's end

@@ -97,6 +97,16 @@ class Waterfall:
     nodes: list[Node]
     attempts: list[Attempt]
     """Empty when the body never failed: one attempt, nothing replayed by a retry."""
+    seconds: float
+    """The time the bars span, for the axis."""
+
+    def ticks(self, count: int = 5) -> list[tuple[float, str]]:
+        """``count`` evenly spaced axis marks: percent from the left, and a label."""
+        scale, unit = (1, "s") if self.seconds >= 1 else (1000, "ms")
+        whole = self.seconds * scale
+        digits = 0 if whole >= 10 else 1 if whole >= 1 else 2
+        return [(100 * n / (count - 1), f"{whole * n / (count - 1):.{digits}f} {unit}")
+                for n in range(count)]
 
 
 def _outermost(keys: Iterable[str]) -> tuple[str, ...]:
@@ -152,7 +162,8 @@ def waterfall(timeline: Timeline) -> Waterfall:
 
     top = nodes[""]
     order(top)
-    return Waterfall(top.children, _attempts(timeline, body_bars, top.all_bars(), span))
+    return Waterfall(top.children, _attempts(timeline, body_bars, top.all_bars(), span),
+                     span.length)
 
 
 class _Span:
