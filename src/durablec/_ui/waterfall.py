@@ -9,6 +9,7 @@ scope opened by step ``3``, ``3:1`` the second child of the gather at step ``3``
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -147,7 +148,7 @@ def waterfall(timeline: Timeline) -> Waterfall:
         return found
 
     for index, step in enumerate(steps):
-        attempt = 1 + sum(1 for b in body_ids if b < step.id)
+        attempt = 1 + bisect_left(body_ids, step.id)
         bar = Bar(step, index, *span.place(step.started_at, step.finished_at), attempt)
         if step.kind == "body" and step.key == "":
             body_bars.append(bar)
