@@ -357,8 +357,10 @@ def test_redrive_a_dead_letter_queue(page: Any, server: str, journal: Path) -> N
     assert durablec(journal, "worker", "tasks.py:lost", "--until-idle").returncode == 0
     page.wait_for_function(
         "document.getElementById('status').textContent === 'completed'", timeout=15000)
-    page.goto(server + "/queues")
-    assert "No dead-lettered runs." in page.locator("table.dead-letters").inner_text()
+    # In another tab: the run's page reloads itself now that the run finished.
+    queues = page.context.new_page()
+    queues.goto(server + "/queues")
+    assert "No dead-lettered runs." in queues.locator("table.dead-letters").inner_text()
 
 
 def test_gather_children_and_helper_scopes_are_grouped(page: Any, server: str) -> None:

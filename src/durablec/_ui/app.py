@@ -160,8 +160,10 @@ def make_app(client: Client, *, token: str | None = None) -> Starlette:
         except RunNotFoundError as error:
             return HTMLResponse(f"<p>{_escape(str(error))}</p>", status_code=404)
         children = client.browse(RunFilter(search=run_id), limit=200).runs
+        # A cancel bumps the lease epoch too, without an execution.
+        claims = client.lease_claims(run_id) - (summary.status == "cancelled")
         return page("run.html", run=summary, timeline=timeline, flow=waterfall(timeline),
-                    claims=client.lease_claims(run_id),
+                    claims=claims,
                     bodies=client.http_bodies(run_id), refused=client.refused_payloads(run_id),
                     children=[c for c in children if c.parent_run_id == run_id])
 
