@@ -1,12 +1,15 @@
-"""Server time of the dashboard on a large SQLite journal: the run list (plain, filtered, searched,
-deep page), the counts, and the page and timeline of a run with 1,000 step attempts.
+"""Server time of the dashboard on a large journal, SQLite and PostgreSQL: the run list (plain,
+filtered, searched, deep page), the counts, and the page and timeline of a run with 1,000 step
+attempts (ten helper scopes of 100 steps, as the waterfall groups them).
 
-    .venv/bin/python bench/ui.py [--runs 100000] [--repeat 20]
+    .venv/bin/python bench/ui.py [--runs 100000] [--repeat 20] [--backends sqlite,postgresql]
 
-The journal is filled once (in a temporary directory) straight through the schema's tables in one
-transaction, which is how a bench may write rows the runtime would take hours to produce; every
-timed request then goes through the ASGI app in-process (Starlette's TestClient), so the figures
-are the server's own time: routing, Client, the store's queries, and rendering.
+Each journal is filled once straight through the schema's tables in one transaction, which is how
+a bench may write rows the runtime would take hours to produce: SQLite in a temporary directory,
+PostgreSQL on a throwaway server (tests/pg.py's, on a free loopback port, fsync on). Every timed
+request then goes through the ASGI app in-process (Starlette's TestClient), so the figures are the
+server's own time: routing, Client, the store's queries, and rendering; what a browser adds
+before its first paint (parsing a page of static HTML, one small script) is not in them.
 """
 
 from __future__ import annotations
@@ -14,8 +17,11 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from starlette.testclient import TestClient
@@ -25,11 +31,14 @@ from durablec.runtime.client import Client
 from durablec.runtime.model import RUN_STATUSES
 from durablec.runtime.store.schema import runs, steps
 
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests/pg.py's PostgresServer, reused rather than copied
+
 TASKS = [f"task_{n}" for n in range(20)]
 QUEUES = [None, "fast", "slow", "emails"]
 
 
-def fill(client: Client, count: int) -> str:
+def fill(client: Client, count: int) -> None:
     rng = random.Random(7)
     start = time.time() - count
     rows = []
@@ -48,7 +57,7 @@ def fill(client: Client, count: int) -> str:
                  "updated_at": start + 100, "finished_at": start + 100, "attempt": 1,
                  "lease_epoch": 0, "queue": None, "idempotency_key": None})
     step_rows = [{
-        "run_id": big, "key": f"{n // 100}/{n % 100}", "attempt": 1, "kind": "call",
+        "run_id": big, "key": f"{n // 100}.{n % 100}", "attempt": 1, "kind": "call",
         "callee": "fetch", "file": "tasks.py", "line": 10, "col": 4, "outcome": "ok",
         "final": True, "args_repr": repr(n), "result_repr": repr({"n": n, "text": "x" * 40}),
         "started_at": start + n * 0.1, "finished_at": start + n * 0.1 + 0.05,
@@ -56,7 +65,6 @@ def fill(client: Client, count: int) -> str:
     with client.journal.begin() as conn:
         conn.execute(runs.insert(), rows)
         conn.execute(steps.insert(), step_rows)
-    return big
 
 
 def timed(http: TestClient, path: str, repeat: int) -> tuple[float, float]:
@@ -69,35 +77,69 @@ def timed(http: TestClient, path: str, repeat: int) -> tuple[float, float]:
     return statistics.median(took), max(took)
 
 
+CASES = (
+    ("run list, newest 50", "/runs"),
+    ("run list, status=failed", "/runs?status=failed"),
+    ("run list, task + queue", "/runs?task=task_3&queue=slow"),
+    ("run list, search id prefix", "/runs?q=run-0004"),
+    ("run list, search idempotency key", "/runs?q=key-50000"),
+    ("run list, page 100", "/runs?offset=5000"),
+    ("api: runs", "/api/runs?status=waiting"),
+    ("api: counts", "/api/counts"),
+    ("run page, 1,000 steps", "/runs/run-big"),
+    ("api: timeline, 1,000 steps", "/api/runs/run-big/timeline"),
+    ("queues and workers", "/queues"),
+)
+
+
+@contextmanager
+def journal_url(backend: str, tmp: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp / 'ui.db'}"
+        return
+    from tests.pg import PostgresServer, _bindir
+
+    bindir = _bindir()
+    if bindir is None:
+        raise SystemExit("bench: PostgreSQL server binaries (initdb, pg_ctl) are not installed; "
+                         "install them or pass --backends sqlite")
+    server = PostgresServer(bindir, fsync=True)
+    server.start()
+    try:
+        yield server.create_database()
+    finally:
+        server.stop()
+
+
+def measure(backend: str, runs: int, repeat: int) -> dict[str, tuple[float, float]]:
+    with tempfile.TemporaryDirectory() as tmp, journal_url(backend, Path(tmp)) as url:
+        client = Client(url)
+        began = time.perf_counter()
+        fill(client, runs)
+        print(f"{backend}: filled {runs:,} runs and a 1,000-step run in "
+              f"{time.perf_counter() - began:.1f} s", flush=True)
+        if backend == "postgresql":
+            with client.journal.begin() as conn:
+                conn.exec_driver_sql("ANALYZE")  # as autovacuum would soon after a bulk load
+        http = TestClient(make_app(client), base_url="http://127.0.0.1")
+        return {name: timed(http, path, repeat) for name, path in CASES}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--backends", default="sqlite,postgresql")
     options = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        client = Client(f"sqlite:///{Path(tmp) / 'ui.db'}")
-        began = time.perf_counter()
-        big = fill(client, options.runs)
-        print(f"filled {options.runs:,} runs and a 1,000-step run in "
-              f"{time.perf_counter() - began:.1f} s")
-        http = TestClient(make_app(client), base_url="http://127.0.0.1")
-        cases = [
-            ("run list, newest 50", "/runs"),
-            ("run list, status=failed", "/runs?status=failed"),
-            ("run list, task + queue", "/runs?task=task_3&queue=slow"),
-            ("run list, search id prefix", "/runs?q=run-0004"),
-            ("run list, search idempotency key", "/runs?q=key-50000"),
-            ("run list, page 100", "/runs?offset=5000"),
-            ("api: runs", "/api/runs?status=waiting"),
-            ("api: counts", "/api/counts"),
-            ("run page, 1,000 steps", f"/runs/{big}"),
-            ("api: timeline, 1,000 steps", f"/api/runs/{big}/timeline"),
-            ("queues and workers", "/queues"),
-        ]
-        print(f"{'request':36} {'median ms':>10} {'max ms':>8}")
-        for name, path in cases:
-            median, worst = timed(http, path, options.repeat)
-            print(f"{name:36} {median:10.1f} {worst:8.1f}")
+    backends = options.backends.split(",")
+    figures = {backend: measure(backend, options.runs, options.repeat) for backend in backends}
+    print(f"\nserver time in ms, median and max of {options.repeat} requests "
+          f"({options.runs:,} runs)")
+    print(f"{'request':34}" + "".join(f"{b + ' med':>16}{'max':>8}" for b in backends))
+    for name, _ in CASES:
+        cells = "".join(f"{figures[b][name][0]:16.1f}{figures[b][name][1]:8.1f}"
+                        for b in backends)
+        print(f"{name:34}{cells}")
 
 
 if __name__ == "__main__":

@@ -404,6 +404,16 @@ class Client:
     def workers(self) -> list[WorkerInfo]:
         return store.workers(self.journal)
 
+    def dead_letter_loads(self) -> list[QueueLoad]:
+        """Dead-lettered runs counted by dead-letter queue (``queue``) and task: what
+        :meth:`redrive` would take."""
+        return store.dead_letter_loads(self.journal)
+
+    def lease_claims(self, run_id: str) -> int:
+        """How many times a process took the run's lease: its first execution and each resume
+        (after a suspension, or after the worker holding it died)."""
+        return store.lease_claims(self.journal, run_id)
+
     # -- schedules (docs/runtime.md, "Schedules") ------------------------------------------------
 
     def add_schedule(

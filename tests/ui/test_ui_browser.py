@@ -23,11 +23,13 @@ import pytest
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-SHOOT = os.environ.get("DURABLEC_UI_SCREENSHOTS") == "1"
-"""Write docs/ui-runs.png and docs/ui-run.png (off by default: a test run leaves the tree alone)."""
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = os.environ.get("DURABLEC_UI_SCREENSHOTS")
+"""A directory (relative to the repository) to write ui-runs.png and ui-run.png into, e.g. ``docs``;
+unset, they go to a temporary directory, so a test run leaves the tree alone."""
 
 TASKS = """
+import asyncio
 import os
 import durablec
 
@@ -41,10 +43,39 @@ async def echo(text):
 async def double(x):
     return await step(x)
 
-async def check():
-    if not os.path.exists("fixed"):  # durablec: allow[DC402]
+async def check(name="fixed"):
+    if not os.path.exists(name):  # durablec: allow[DC402]
         raise ValueError("broken on purpose")
     return "fixed now"
+
+async def read_stamp():
+    with open("stamp") as f:  # durablec: allow[DC402]
+        return f.read()
+
+@durablec.task(id="stamp")
+async def stamp():
+    a = await step(1)
+    b = await read_stamp()
+    return [a, b]
+
+@durablec.task(id="lost", retry=durablec.Retry.none(), dead_letter="dlq")
+async def lost():
+    await step(3)
+    return await check("fixed-dlq")
+
+async def helper(x):
+    a = await step(x)
+    return await step(a)
+
+async def child(n):
+    v = await step(n)
+    return await helper(v)
+
+@durablec.task(id="fan")
+async def fan():
+    first = await step(1)
+    both = await asyncio.gather(child(1), child(2))
+    return await helper(sum(both) + first)
 
 @durablec.task(id="flaky", retry=durablec.Retry.none())
 async def flaky():
@@ -116,7 +147,22 @@ def journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert gate.returncode == 3
     assert durablec(tmp, "run", "tasks.py:evil", "--run-id", "evil-1").returncode == 0
     assert durablec(tmp, "run", "tasks.py:twice", "--run-id", "twice-1").returncode == 3
+    (tmp / "stamp").write_text("first")
+    assert durablec(tmp, "run", "tasks.py:stamp", "--run-id", "stamp-1").returncode == 0
+    assert durablec(tmp, "run", "tasks.py:lost", "--run-id", "lost-1").returncode == 1
+    assert durablec(tmp, "run", "tasks.py:fan", "--run-id", "fan-1").returncode == 0
     return tmp
+
+
+def _wait_for(url: str, proc: subprocess.Popen[str]) -> None:
+    """Until the dashboard at ``url`` answers (its process must not have exited meanwhile)."""
+    while True:
+        try:
+            urllib.request.urlopen(url + "/api/counts", timeout=1).read()
+            return
+        except (urllib.error.URLError, ConnectionError):
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
@@ -126,13 +172,7 @@ def server(journal: Path) -> Iterator[str]:
                             cwd=journal, env=_env(journal), stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(url + "/api/counts", timeout=1).read()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-                time.sleep(0.1)
+        _wait_for(url, proc)
         yield url
     finally:
         proc.terminate()
@@ -165,7 +205,7 @@ def page(browser: Any) -> Iterator[Any]:
 
 def test_list_counts_and_filters(page: Any, server: str) -> None:
     page.goto(server + "/runs")
-    assert page.locator("tr.run").count() == 7
+    assert page.locator("tr.run").count() == 10
     assert "failed 1" in page.locator(".counts").inner_text()
     page.select_option("select[name=status]", "failed")
     page.click("form.filters button")
@@ -175,9 +215,6 @@ def test_list_counts_and_filters(page: Any, server: str) -> None:
     assert page.locator("tr.run").count() == 3
     page.goto(server + "/runs?queue=fast&task=double")
     assert page.locator("tr.run").count() == 3
-    page.goto(server + "/runs")
-    if SHOOT:
-        page.screenshot(path=str(DOCS / "ui-runs.png"))
 
 
 def test_failed_run_shows_its_exception_and_retry_changes_status(
@@ -185,11 +222,10 @@ def test_failed_run_shows_its_exception_and_retry_changes_status(
     page.goto(server + "/runs?status=failed")
     page.click("text=flaky-1")
     assert "ValueError: broken on purpose" in page.locator("#run-error").inner_text()
-    body = page.locator(".waterfall .row").last
+    body = page.locator(".waterfall .row.attempt").first
+    assert "attempt 1" in body.inner_text() and "failed" in body.inner_text()
     body.click()
     assert "broken on purpose" in page.locator(".detail:not([hidden])").inner_text()
-    if SHOOT:
-        page.screenshot(path=str(DOCS / "ui-run.png"), full_page=True)
     (journal / "fixed").write_text("")
     page.click("button[data-action=retry]")
     page.wait_for_function("document.getElementById('status').textContent === 'pending'")
@@ -282,5 +318,107 @@ def test_token_required_on_every_request(journal: Path) -> None:
         bearer = urllib.request.Request(url, headers={"authorization": "Bearer s3cret"})
         assert json.loads(urllib.request.urlopen(bearer).read())["completed"] >= 3
     finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_fork_from_a_step_starts_a_new_run(page: Any, server: str, journal: Path) -> None:
+    """As `durablec fork --from-step 1`: the new run replays step 0 and runs step 1 live."""
+    page.goto(server + "/runs/stamp-1")
+    assert "'first'" in page.locator("#run-result").inner_text()
+    page.click('.waterfall .row.step[data-key="1"]')
+    (journal / "stamp").write_text("second")
+    page.click('.detail:not([hidden]) button.fork[data-key="1"]')
+    link = page.locator("#forked-run")
+    link.wait_for()
+    assert "forked from step 1" in page.locator("#action-result").inner_text()
+    forked = link.inner_text()
+    assert forked != "stamp-1"
+    assert durablec(journal, "worker", "tasks.py:stamp", "--until-idle").returncode == 0
+    link.click()
+    page.wait_for_url(f"**/runs/{forked}")
+    assert page.locator("#status").inner_text() == "completed"
+    assert "'second'" in page.locator("#run-result").inner_text()
+    # Step 0 came from the journal copied from stamp-1; only step 1 ran in the fork.
+    assert page.locator(".waterfall .row.step").count() == 2
+
+
+def test_redrive_a_dead_letter_queue(page: Any, server: str, journal: Path) -> None:
+    page.goto(server + "/queues")
+    row = page.locator('tr.dlq[data-queue="dlq"]')
+    assert "lost (1)" in row.inner_text()
+    (journal / "fixed-dlq").write_text("")
+    row.locator("button.redrive").click()
+    page.wait_for_function(
+        "document.querySelector('tr.dlq .redrive-result').textContent.length > 0")
+    assert row.locator(".redrive-result").inner_text() == "1 runs re-queued"
+    page.goto(server + "/runs/lost-1")
+    assert page.locator("#status").inner_text() == "pending"
+    assert durablec(journal, "worker", "tasks.py:lost", "--until-idle").returncode == 0
+    page.wait_for_function(
+        "document.getElementById('status').textContent === 'completed'", timeout=15000)
+    # In another tab: the run's page reloads itself now that the run finished.
+    queues = page.context.new_page()
+    queues.goto(server + "/queues")
+    assert "No dead-lettered runs." in queues.locator("table.dead-letters").inner_text()
+
+
+def test_gather_children_and_helper_scopes_are_grouped(page: Any, server: str) -> None:
+    page.goto(server + "/runs/fan-1")
+    gather = page.locator('.group[data-key="1"]')
+    assert "gather" in gather.locator(".group-head").first.inner_text()
+    for child in ("1:0", "1:1"):
+        group = gather.locator(f'.group[data-key="{child}"]')
+        assert "gather/TaskGroup child" in group.locator(".group-head").first.inner_text()
+        assert group.locator(f'.group[data-key="{child}.1"] .row.step').count() == 3
+    inner = page.locator('.row.step[data-key="1:0.1.0"]')
+    assert inner.is_visible()
+    gather.locator(".group-head").first.click()
+    assert not inner.is_visible()
+    gather.locator(".group-head").first.click()
+    assert inner.is_visible()
+    top = page.locator('.waterfall > .group[data-key="2"]')
+    assert "helper scope" in top.locator(".group-head").inner_text()
+
+
+def test_screenshots_of_the_readme_demo(browser: Any, tmp_path: Path) -> None:
+    """The README demo's run (examples/demo.py: two 503s retried, a SIGKILL while the charge's
+    response is on its way, a resume), seen in the dashboard; the screenshots go to
+    DURABLEC_UI_SCREENSHOTS (e.g. docs) when it is set."""
+    demo = subprocess.run([sys.executable, str(ROOT / "examples" / "demo.py")], cwd=tmp_path,
+                          env=_env(tmp_path), capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    shots = ROOT / SHOTS if SHOTS else tmp_path
+    (tmp_path / "j.db").unlink(missing_ok=True)
+    (tmp_path / "durablec-demo.db").rename(tmp_path / "j.db")
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "durablec", "ui", "--port", str(port)],
+                            cwd=tmp_path, env=_env(tmp_path), stderr=subprocess.DEVNULL,
+                            text=True)
+    url = f"http://127.0.0.1:{port}"
+    context = browser.new_context(viewport={"width": 1200, "height": 240},
+                                  device_scale_factor=1)
+    try:
+        _wait_for(url, proc)
+        page = context.new_page()
+        page.goto(url + "/runs")
+        assert "process-order" in page.locator("tr.run").inner_text()
+        page.screenshot(path=str(shots / "ui-runs.png"))
+        page.set_viewport_size({"width": 1200, "height": 800})
+        page.goto(url + "/runs/demo")
+        assert page.locator("#status").inner_text() == "completed"
+        assert "claimed 2 times" in page.locator("#claims").inner_text()
+        attempts = page.locator(".waterfall .row.attempt")
+        assert attempts.count() == 3  # two 503s raised out of the body, then the last attempt
+        assert "replayed 0" in attempts.nth(1).inner_text()
+        assert "0.0" not in attempts.nth(1).inner_text()  # inside the helper that replayed whole
+        posts = page.locator('.waterfall .row.step[data-key="2"]')
+        assert posts.count() == 3 and "try 3" in posts.nth(2).inner_text()
+        posts.nth(0).click()
+        assert "503" in page.locator(".detail:not([hidden])").inner_text()
+        page.screenshot(path=str(shots / "ui-run.png"), full_page=True)
+    finally:
+        context.close()
         proc.terminate()
         proc.wait(timeout=10)

@@ -11,9 +11,20 @@ from pathlib import Path
 
 import pytest
 
+from durablec._ui.waterfall import waterfall
+from durablec.errors import RunNotFoundError
 from durablec.runtime import store
 from durablec.runtime.client import Client
-from durablec.runtime.model import RunFilter, RunRecord, RunStatus
+from durablec.runtime.model import (
+    RunFilter,
+    RunInfo,
+    RunRecord,
+    RunStatus,
+    StepInfo,
+    StepKind,
+    StepOutcome,
+    Timeline,
+)
 
 
 def _client(tmp_path: Path) -> Client:
@@ -103,3 +114,64 @@ def test_a_row_failing_its_hmac_is_not_unpickled_and_says_why(
     http = TestClient(make_app(client), base_url="http://127.0.0.1")
     html = http.get("/runs/s1").text
     assert "not unpickled: journal payload of s1/0/args fails its HMAC check" in html
+
+
+def test_dead_letter_loads_and_lease_claims(tmp_path: Path) -> None:
+    client = _client(tmp_path)
+    for n, (run_id, task) in enumerate((("d1", "alpha"), ("d2", "alpha"), ("d3", "beta"))):
+        record = RunRecord(run_id, task, "dead_lettered", 2_000.0 + n, 2_000.0 + n,
+                           dead_letter="dlq")
+        assert store.insert_run(client.journal, record._asdict())
+    assert [(q.queue, q.task_id, q.count) for q in client.dead_letter_loads()] == [
+        ("dlq", "alpha", 2), ("dlq", "beta", 1)]
+    assert client.lease_claims("b2") == 0
+    holder = {"lease_owner": "w", "lease_host": "h", "lease_pid": 7,
+              "lease_expires_at": time.time() + 30}
+    assert store.take_lease(client.journal, "b2", 0, holder, time.time())
+    assert client.lease_claims("b2") == 1
+    with pytest.raises(RunNotFoundError):
+        client.lease_claims("nope")
+    from starlette.testclient import TestClient
+
+    from durablec._ui.app import make_app
+
+    http = TestClient(make_app(client), base_url="http://127.0.0.1")
+    csrf = http.get("/runs").text.split('name="csrf" content="')[1].split('"')[0]
+    headers = {"x-csrf-token": csrf}
+    refused = http.post("/api/dead-letters/redrive", json={}, headers=headers)
+    assert refused.status_code == 400 and "name the dead-letter queue" in refused.json()["error"]
+    redriven = http.post("/api/dead-letters/redrive", json={"queue": "dlq"}, headers=headers)
+    assert redriven.json() == {"ok": True, "queue": "dlq", "run_ids": ["d1", "d2", "d3"],
+                               "count": 3}
+    assert client.dead_letter_loads() == []
+    no_key = http.post("/api/runs/a1/fork", json={}, headers=headers)
+    assert no_key.status_code == 400
+    no_step = http.post("/api/runs/a1/fork", json={"key": "9"}, headers=headers)
+    assert no_step.status_code == 409 and "has no step '9'" in no_step.json()["error"]
+
+
+def _step(step_id: int, key: str, at: float, kind: StepKind = "call",
+          outcome: StepOutcome = "ok") -> StepInfo:
+    return StepInfo(step_id, key, 1, None, kind, f"f{key}", "t.py", 1, 0, outcome, True, "",
+                    None, None, None, None, None, at, at + 0.5)
+
+
+def test_waterfall_groups_scopes_and_children_and_counts_body_attempts() -> None:
+    run = RunInfo("r", "t", "completed", 0.0, 9.0, 9.0, None, None, None, None, None, None,
+                  None, None)
+    steps = (
+        _step(1, "0", 0.0), _step(2, "1.0", 1.0), _step(3, "", 0.0, "body", "error"),
+        _step(4, "1.0", 2.0), _step(5, "2:0.0", 3.0), _step(6, "2:0", 3.0, "child"),
+        _step(7, "2:1", 3.1, "child"), _step(8, "2", 3.0), _step(9, "1", 2.0),
+    )
+    flow = waterfall(Timeline(run, steps, ()))
+    assert [n.key for n in flow.nodes] == ["0", "1", "2"]
+    one, two = flow.nodes[1], flow.nodes[2]
+    assert (one.what, [b.step.id for b in one.all_bars()]) == ("helper scope", [9, 2, 4])
+    assert two.what == "gather" and [c.key for c in two.children] == ["2:0", "2:1"]
+    assert two.children[0].what == "gather/TaskGroup child"
+    assert two.children[0].children[0].key == "2:0.0" and two.steps == 4
+    first, last = flow.attempts
+    assert first.bar is not None and first.bar.step.id == 3 and first.live == ("0", "1.0")
+    assert last.bar is None and last.replayed == ("0",) and "1.0" in last.live
+    assert flow.ticks()[-1] == (100.0, "9.0 s")  # the first step's start to the run's end

@@ -26,7 +26,16 @@ from starlette.routing import Route
 
 from durablec.errors import DurablecError, RunNotFoundError
 from durablec.runtime.client import Client
-from durablec.runtime.model import RUN_STATUSES, RunFilter, RunSummary, StepInfo, Timeline
+from durablec.runtime.model import (
+    RUN_STATUSES,
+    QueueLoad,
+    RunFilter,
+    RunSummary,
+    StepInfo,
+    Timeline,
+)
+
+from durablec._ui.waterfall import waterfall
 
 __all__ = ["make_app"]
 
@@ -81,24 +90,6 @@ def _timeline_json(timeline: Timeline, bodies: dict[int, str]) -> dict[str, Any]
     return {"run": asdict(timeline.run),
             "steps": [_step_json(timeline, step, bodies) for step in timeline.steps],
             "events": [asdict(event) for event in timeline.events]}
-
-
-def _bars(timeline: Timeline) -> list[dict[str, Any]]:
-    """Each step attempt as a bar: left and width in percent of the span from the first step's
-    start to the run's end; indented by the depth of its key (helper scopes, gather children)."""
-    start = min((s.started_at for s in timeline.steps), default=timeline.run.created_at)
-    ends = [s.finished_at for s in timeline.steps]
-    ends.append(timeline.run.finished_at or timeline.run.updated_at)
-    span = max(max(ends) - start, 1e-3)
-    bars = []
-    for step in timeline.steps:
-        left = (step.started_at - start) / span * 100
-        width = max((step.finished_at - step.started_at) / span * 100, 0.4)
-        bars.append({"step": step, "left": round(left, 3),
-                     "width": round(min(width, 100 - left), 3),
-                     "depth": step.key.count("/") + step.key.count(":"),
-                     "group": step.key.split("/")[0]})
-    return bars
 
 
 class _Guard(BaseHTTPMiddleware):
@@ -169,13 +160,19 @@ def make_app(client: Client, *, token: str | None = None) -> Starlette:
         except RunNotFoundError as error:
             return HTMLResponse(f"<p>{_escape(str(error))}</p>", status_code=404)
         children = client.browse(RunFilter(search=run_id), limit=200).runs
-        return page("run.html", run=summary, timeline=timeline, bars=_bars(timeline),
+        # A cancel bumps the lease epoch too, without an execution.
+        claims = client.lease_claims(run_id) - (summary.status == "cancelled")
+        return page("run.html", run=summary, timeline=timeline, flow=waterfall(timeline),
+                    claims=claims,
                     bodies=client.http_bodies(run_id), refused=client.refused_payloads(run_id),
                     children=[c for c in children if c.parent_run_id == run_id])
 
     async def queues_page(request: Request) -> Response:
+        dead: dict[str, list[QueueLoad]] = {}
+        for load in client.dead_letter_loads():
+            dead.setdefault(load.queue or "", []).append(load)
         return page("queues.html", loads=client.queue_loads(), workers=client.workers(),
-                    now=time.time())
+                    dead=dead, now=time.time())
 
     async def api_runs(request: Request) -> Response:
         chosen = _filter_of(request)
@@ -202,21 +199,33 @@ def make_app(client: Client, *, token: str | None = None) -> Starlette:
 
     async def api_queues(request: Request) -> Response:
         return JSONResponse({"queues": [asdict(q) for q in client.queue_loads()],
-                             "workers": [asdict(w) for w in client.workers()]})
+                             "workers": [asdict(w) for w in client.workers()],
+                             "dead_letters": [asdict(q) for q in client.dead_letter_loads()]})
+
+    async def api_redrive(request: Request) -> Response:
+        data = await _body(request)
+        if data is None:
+            return _refused("the body must be a JSON object", 400)
+        queue = str(data.get("queue") or "")
+        if not queue:
+            return _refused("name the dead-letter queue to redrive", 400)
+        redriven = client.redrive(queue)
+        return JSONResponse({"ok": True, "queue": queue, "run_ids": redriven,
+                             "count": len(redriven)})
 
     async def api_action(request: Request) -> Response:
         run_id = request.path_params["run_id"]
         action = request.path_params["action"]
+        data = await _body(request)
+        if data is None:
+            return _refused("the body must be a JSON object", 400)
         try:
-            data = dict(await request.form()) if request.headers.get("content-type", "").startswith(
-                ("application/x-www-form", "multipart/")) else (
-                await request.json() if await request.body() else {})
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
-            return JSONResponse({"ok": False, "error": "the body must be a JSON object"},
-                                status_code=400)
-        try:
+            if action == "fork":
+                key = str(data.get("key") or "")
+                if not key:
+                    return _refused("a fork needs the key of the step to run again", 400)
+                forked = client.fork(client.resolve(run_id), key)
+                return JSONResponse({"ok": True, "run_id": forked.id, "status": forked.status})
             if action == "retry":
                 client.retry(run_id)
             elif action == "cancel":
@@ -257,10 +266,28 @@ def make_app(client: Client, *, token: str | None = None) -> Starlette:
         Route("/api/runs", api_runs), Route("/api/counts", api_counts),
         Route("/api/runs/{run_id}", api_run), Route("/api/runs/{run_id}/timeline", api_timeline),
         Route("/api/queues", api_queues),
+        Route("/api/dead-letters/redrive", api_redrive, methods=["POST"]),
         Route("/api/runs/{run_id}/{action}", api_action, methods=["POST"]),
         Route("/static/{name}", static),
     ]
     return Starlette(routes=routes, middleware=[Middleware(_Guard, token=token, csrf=csrf)])
+
+
+async def _body(request: Request) -> dict[str, Any] | None:
+    """A POST's fields, from a form or a JSON object (an empty body is no fields); None when the
+    body is neither."""
+    try:
+        if request.headers.get("content-type", "").startswith(
+                ("application/x-www-form", "multipart/")):
+            return dict(await request.form())
+        data = await request.json() if await request.body() else {}
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _refused(error: str, status: int) -> JSONResponse:
+    return JSONResponse({"ok": False, "error": error}, status_code=status)
 
 
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
