@@ -7,7 +7,7 @@ baseline and the reference for the transparent cost.
 from __future__ import annotations
 
 from durablec import task
-from workload import blob, kill_if_asked, noop
+from workload import blob, kill_if_asked, large, noop
 
 
 @task(id="bench.steps")
@@ -31,6 +31,15 @@ async def three(i: int) -> int:
     a = await noop(i)
     b = await noop(a)
     return await noop(b)
+
+
+@task(id="bench.crash_large")
+async def crash_large(n: int) -> int:
+    size = 0
+    for i in range(n):
+        size += len(await large(i))
+    await kill_if_asked()
+    return size
 
 
 @task(id="bench.crash")

@@ -135,6 +135,16 @@ def print_table(f: Figures, recover: tuple[int, ...], backends: list[str], plan:
     rows.append(("rss_three", f"peak RSS, {plan.runs} concurrent runs (MB)", ".0f",
                  rss("rss_three")))
 
+    def bounded(backend: str) -> str:
+        r = _ratio(f.median("rss_recover_large", backend, equal[backend]),
+                   f.median("rss_recover_large", backend, "dbos"))
+        return _verdict(r, lambda x: x <= 1, f"durablec/DBOS; the journal holds {plan.large} MiB")
+
+    rows.append(("recover_large", f"recovery of {plan.large} steps of 1 MiB results (s)", ".3f",
+                 lambda backend: "process start to end"))
+    rows.append(("rss_recover_large", f"peak RSS, recovering {plan.large} steps of 1 MiB (MB)",
+                 ".0f", bounded))
+
     for backend in backends:
         names = columns[backend]
         head = {"dbos": "DBOS 3.4.0 (as shipped)",

@@ -66,10 +66,14 @@ class Plan:
     runs: int
     recover: tuple[int, ...]
     commits: int
+    large: int
+    """Steps of 1 MiB results in the large-payload recovery."""
 
 
-FULL = Plan(rounds=3, steps=1000, blob_steps=500, runs=1000, recover=(1000, 10000), commits=1000)
-QUICK = Plan(rounds=2, steps=200, blob_steps=200, runs=200, recover=(500, 2000), commits=200)
+FULL = Plan(rounds=3, steps=1000, blob_steps=500, runs=1000, recover=(1000, 10000), commits=1000,
+            large=500)
+QUICK = Plan(rounds=2, steps=200, blob_steps=200, runs=200, recover=(500, 2000), commits=200,
+             large=100)
 
 
 class Databases:
@@ -144,6 +148,9 @@ def measure_cases(plan: Plan, backends: list[str], dbs: Databases, build: Path,
             url = dbs.fresh(system.backend)
             side(system, "crash", n, url, build, killed=True)
             snapshots[(system.key, system.backend, n)] = url
+        url = dbs.fresh(system.backend)
+        side(system, "crash_large", plan.large, url, build, killed=True)
+        snapshots[(system.key, system.backend, -1)] = url
     for r in range(plan.rounds):
         print(f"bench: round {r + 1}/{plan.rounds}", file=sys.stderr, flush=True)
         figures.add("start", "-", "python", spawn(["child.py"])["start_s"])
@@ -165,6 +172,10 @@ def measure_cases(plan: Plan, backends: list[str], dbs: Databases, build: Path,
                 figures.add(f"recover_total_{n}", b, k, got["total_s"])
                 figures.add(f"recover_rate_{n}", b, k, got["steps_per_s"])
                 figures.add(f"rss_recover_{n}", b, k, got["rss_mb"])
+            got = side(system, "recover_large", plan.large, dbs.copy(b, snapshots[(k, b, -1)]),
+                       build)
+            figures.add("recover_large", b, k, got["total_s"])
+            figures.add("rss_recover_large", b, k, got["rss_mb"])
 
 
 FLOORS = (
@@ -226,7 +237,8 @@ def main() -> None:
     args = parser.parse_args()
     plan = QUICK if args.quick else FULL
     if args.rounds:
-        plan = Plan(args.rounds, plan.steps, plan.blob_steps, plan.runs, plan.recover, plan.commits)
+        plan = Plan(args.rounds, plan.steps, plan.blob_steps, plan.runs, plan.recover, plan.commits,
+                    plan.large)
     backends = args.backends.split(",")
     figures = Figures()
     started = time.perf_counter()

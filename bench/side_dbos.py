@@ -32,6 +32,11 @@ async def blob(i: int) -> bytes:
 
 
 @DBOS.step()
+async def large(i: int) -> bytes:
+    return await workload.large(i)
+
+
+@DBOS.step()
 async def kill_if_asked() -> None:
     await workload.kill_if_asked()
 
@@ -68,8 +73,17 @@ async def crash(n: int) -> int:
     return total
 
 
+@DBOS.workflow()
+async def crash_large(n: int) -> int:
+    size = 0
+    for i in range(n):
+        size += len(await large(i))
+    await kill_if_asked()
+    return size
+
+
 async def main(case: str, n: int) -> None:
-    if case == "recover":
+    if case in ("recover", "recover_large"):
         # DBOS.launch() found the pending run and recovers it on its own; wait for its result.
         handle: Any = await DBOS.retrieve_workflow_async(WORKFLOW_ID)
         resume = time.perf_counter()
@@ -77,9 +91,9 @@ async def main(case: str, n: int) -> None:
         replay = time.perf_counter() - resume
         emit(total_s=since_spawn(), replay_s=replay, steps_per_s=n / replay)
         return
-    if case == "crash":
+    if case in ("crash", "crash_large"):
         with SetWorkflowID(WORKFLOW_ID):
-            await crash(n)
+            await (crash if case == "crash" else crash_large)(n)
         raise SystemExit("the crash run was meant to be killed at its last step")
     await steps(WARMUP_STEPS)
     start = time.perf_counter()

@@ -2,7 +2,8 @@
 
 The tasks come from ``BUILD_DIR`` (bench/durable_tasks.py compiled ahead of time by run.py), so
 no compiler is loaded here. Cases: steps, blobs, three, crash (records a run and dies by SIGKILL
-at its last step), recover (resumes that run), transparent (no database).
+at its last step), recover (resumes that run), crash_large and recover_large (the same with
+1 MiB results), transparent (no database).
 """
 
 from __future__ import annotations
@@ -53,14 +54,16 @@ async def main(case: str, n: int, db: str) -> None:
              compiled_us=await _per_await(tasks.steps.fn, n))
         return
     journal_for(db)  # the schema is created before timing
-    if case == "recover":
+    if case in ("recover", "recover_large"):
         resume = time.perf_counter()
-        await durablec.arun(tasks.crash, n, db=db, run_id=RUN_ID)
+        await durablec.arun(tasks.crash if case == "recover" else tasks.crash_large, n, db=db,
+                            run_id=RUN_ID)
         replay = time.perf_counter() - resume
         emit(total_s=since_spawn(), replay_s=replay, steps_per_s=n / replay)
         return
-    if case == "crash":
-        await durablec.arun(tasks.crash, n, db=db, run_id=RUN_ID)
+    if case in ("crash", "crash_large"):
+        await durablec.arun(tasks.crash if case == "crash" else tasks.crash_large, n, db=db,
+                            run_id=RUN_ID)
         raise SystemExit("the crash run was meant to be killed at its last step")
     await durablec.arun(tasks.steps, WARMUP_STEPS, db=db)
     start = time.perf_counter()

@@ -13,6 +13,10 @@ PAYLOAD_BYTES = 10 * 1024
 PAYLOAD = random.Random(0).randbytes(PAYLOAD_BYTES)
 """The 10 KB result of the large-result case: incompressible, the same in every process."""
 
+LARGE_BYTES = 1024 * 1024
+LARGE = random.Random(1).randbytes(LARGE_BYTES)
+"""The 1 MiB result of each step of the large-payload recovery: incompressible."""
+
 KILL_ENV = "BENCH_KILL"
 """Set in the process that records a run for the recovery case: its last step kills it."""
 
@@ -23,6 +27,10 @@ async def noop(i: int) -> int:
 
 async def blob(i: int) -> bytes:
     return PAYLOAD
+
+
+async def large(i: int) -> bytes:
+    return LARGE
 
 
 async def kill_if_asked() -> None:

@@ -50,8 +50,9 @@ class TaskPolicy:
 
 
 class StepRecord(NamedTuple):
-    """The final outcome of one step: loaded from the journal, or recorded by this execution
-    (then ``lazy``: its payload stays in the database until a retry needs to replay it).
+    """The final outcome of one step: loaded from the journal, or recorded by this execution.
+    ``lazy``: its payload stays in the database until replay needs it (a step this execution
+    recorded, or a result over DURABLEC_LAZY_PAYLOAD that the load left out), and is not kept.
 
     A NamedTuple: one is built for every step a run loads or records, and it builds in about
     half the time of a slotted dataclass."""
@@ -119,8 +120,9 @@ class RunContext:
             elif final:
                 callee = names.setdefault(callee, callee)
                 file = names.setdefault(file, file)
+                # A NULL result is a large one left in the database (load_steps): lazy.
                 records[key] = StepRecord(step_id, kind, callee, file, line, outcome, result, digest,
-                                          attempt)
+                                          attempt, result is None)
             else:
                 if outcome == "error":
                     self.rewind(key)

@@ -44,9 +44,10 @@ from durablec.runtime.store.schema import (
     meta,
     runs,
     steps,
+    unless_over,
 )
 
-__all__ = ["DEFAULT_URL", "Journal", "Prepared", "database_url", "now"]
+__all__ = ["DEFAULT_URL", "LAZY_PAYLOAD_DEFAULT", "Journal", "Prepared", "database_url", "now"]
 
 DEFAULT_URL: Final = "sqlite:///./durablec.db"
 
@@ -68,10 +69,27 @@ _INSERT_STEP: Final = (
 _INSERT_STEP_RETURNING: Final = _INSERT_STEP.returning(steps.c.id)
 
 _LOAD_STEPS: Final = (
-    select(*(steps.c[name] for name in REPLAY_COLUMNS))
+    select(*(unless_over(steps.c.result, bindparam("lazy_over")) if name == "result"
+             else steps.c[name] for name in REPLAY_COLUMNS))
     .where(steps.c.run_id == bindparam("run_id"))
     .order_by(steps.c.id)
 )
+
+LAZY_PAYLOAD_DEFAULT: Final = 256 * 1024
+
+
+def _lazy_over() -> int:
+    """DURABLEC_LAZY_PAYLOAD: results larger than this many bytes are read only when replay
+    reaches their step (and never by listings, ``inspect`` or the dashboard)."""
+    text = os.environ.get("DURABLEC_LAZY_PAYLOAD", str(LAZY_PAYLOAD_DEFAULT))
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise JournalError(f"DURABLEC_LAZY_PAYLOAD={text!r} is not a number of bytes >= 0 "
+                           f"(default {LAZY_PAYLOAD_DEFAULT})")
+    return value
 
 
 def _absent(url: str) -> str:
@@ -142,6 +160,7 @@ class Journal:
         elif not create and self.backend.name == "sqlite" and _no_file(parsed.database or ""):
             raise JournalError(_absent(self.url))
         self._create = create
+        self.lazy_over = _lazy_over()
         try:
             self.engine: Engine = create_engine(parsed, **self.backend.engine_options())
         except Exception as exc:
@@ -275,11 +294,13 @@ class Journal:
 
     def load_steps(self, conn: Connection, run_id: str) -> Sequence[Any]:
         """What replay needs of the run's whole journal (REPLAY_COLUMNS), in recording order, in
-        one query. Payloads stay bytes: each is unpickled only when its step is replayed."""
-        return conn.execute(_LOAD_STEPS, {"run_id": run_id}).all()
+        one query. Payloads stay bytes: each is unpickled only when its step is replayed; those
+        over ``lazy_over`` bytes are left out (NULL), fetched by ``load_result`` then."""
+        return conn.execute(_LOAD_STEPS, {"run_id": run_id, "lazy_over": self.lazy_over}).all()
 
     def load_result(self, conn: Connection, step_id: int) -> bytes | None:
-        """One step's recorded payload, for a step recorded earlier in this same execution."""
+        """One step's recorded payload, for a step recorded earlier in this same execution or
+        one whose payload ``load_steps`` left out."""
         payload: bytes | None = conn.execute(
             select(steps.c.result).where(steps.c.id == step_id)).scalar_one_or_none()
         return payload

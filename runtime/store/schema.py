@@ -26,12 +26,16 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    case,
+    func,
+    null,
 )
 from sqlalchemy.sql.expression import BindParameter
 
 __all__ = [
     "MIGRATIONS", "METADATA", "REPLAY_COLUMNS", "SCHEMA_VERSION", "STEP_COLUMNS", "TABLES",
-    "events", "executions", "held", "logs", "meta", "runs", "schedule_slots", "schedules", "steps", "traces",
+    "events", "executions", "held", "logs", "meta", "runs", "schedule_slots", "schedules", "steps",
+    "traces", "unless_over",
 ]
 
 SCHEMA_VERSION: Final = 5
@@ -230,6 +234,15 @@ def held(
     """The run's row while its lease epoch is still ``epoch``: the fence on every write a lease
     holder makes to it (a takeover bumps the epoch, so the old holder's writes match nothing)."""
     return and_(runs.c.id == run_id, runs.c.lease_epoch == epoch)
+
+
+def unless_over(
+    payload: Column[Any], limit: int | BindParameter[Any]
+) -> ColumnElement[Any]:
+    """A payload column, NULL where it is over ``limit`` bytes, under its own name. A recorded
+    result is never NULL otherwise (None pickles to bytes), so NULL says: left in the database,
+    to be fetched on its own when needed; a run of large results is then never read whole."""
+    return case((func.length(payload) > limit, null()), else_=payload).label(payload.name)
 
 
 STEP_COLUMNS: Final = tuple(c.name for c in steps.columns if c.name != "id")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from durablec.runtime.model import EventInfo, ExecutionInfo, LogInfo, StepInfo, Timeline
 from durablec.runtime.store.database import Journal
 from durablec.runtime.store.runs import missing, record
-from durablec.runtime.store.schema import events, executions, logs, runs, steps
+from durablec.runtime.store.schema import events, executions, logs, runs, steps, unless_over
 
 __all__ = ["ArgsPreview", "Decode", "timeline"]
 
@@ -30,8 +30,11 @@ def timeline(
         row = conn.execute(select(runs).where(runs.c.id == run_id)).one_or_none()
         if row is None:
             raise missing(journal, run_id)
+        # Large results stay in the database: a timeline shows their preview (result_repr).
         step_rows = conn.execute(
-            select(steps).where(steps.c.run_id == run_id).order_by(steps.c.id)).all()
+            select(*(unless_over(column, journal.lazy_over) if column.name == "result"
+                     else column for column in steps.columns))
+            .where(steps.c.run_id == run_id).order_by(steps.c.id)).all()
         event_rows = conn.execute(
             select(events.c.id, events.c.name, events.c.payload_repr, events.c.consumed_key,
                    events.c.created_at)
