@@ -23,19 +23,27 @@ db_option = click.option(
 lint_option = click.option("--no-lint", is_flag=True, help="Do not refuse code with lint findings.")
 
 log_level_option = click.option(
-    "--log-level", default=lambda: os.environ.get("DURABLEC_LOG_LEVEL", "INFO"),
+    "--log-level", default=lambda: os.environ.get("DURABLEC_LOG_LEVEL", "WARNING"),
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
-    show_default="INFO, or DURABLEC_LOG_LEVEL",
-    help="The lowest level of the tasks' log records written to stderr and kept with their "
-         "runs, unless the task modules configure logging themselves.")
+    show_default="WARNING, or DURABLEC_LOG_LEVEL",
+    help="The lowest level of the tasks' log records written to stderr (records from INFO up "
+         "are kept with their runs either way), unless the task modules configure logging.")
 
 
 def configure_logging(level: str) -> None:
-    """Log the tasks' records at ``level`` to stderr, unless the task modules (imported
-    before) configured logging: then theirs stands. Records kept with runs are those that pass
-    the loggers' levels (runtime/logs.py)."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    """Keep the tasks' records from INFO up with their runs and write those from ``level`` up
+    to stderr, unless the task modules (imported before) configured logging: then theirs
+    stands (runtime/logs.py keeps what passes their loggers' levels)."""
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    shown = logging.getLevelName(level.upper())
+    assert isinstance(shown, int)
+    stderr = logging.StreamHandler()
+    stderr.setLevel(shown)
+    stderr.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(stderr)
+    root.setLevel(min(shown, logging.INFO))
 
 
 def load_task(target: str, lint: bool) -> Task[Any, Any]:

@@ -15,6 +15,7 @@ import pytest
 
 from durablec.compiler.build import build
 from durablec.compiler.importhook import NO_COMPILE_MARKER, install, load_target
+from durablec.runtime.abi import ABI_VERSION
 from durablec.errors import FindingsError, UsageError
 
 TASKS = '''\
@@ -103,7 +104,8 @@ def test_a_fresh_process_imports_from_the_cache(tmp_path: Path) -> None:
 
     assert run()[:2] == [2, 0]
     # The child writes bytecode, so its cache is beside the source.
-    cached = pkg / "__pycache__" / f"tasks.{sys.implementation.cache_tag}.durablec-0.1.0-abi1.pyc"
+    cached = (pkg / "__pycache__"
+              / f"tasks.{sys.implementation.cache_tag}.durablec-0.1.0-abi{ABI_VERSION}.pyc")
     assert cached.is_file()
     assert run() == [0, 2, False]
     (pkg / "tasks.py").write_text(TASKS + "\n# changed\n")
