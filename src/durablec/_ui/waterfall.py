@@ -140,8 +140,8 @@ class Waterfall:
     """Empty when the body never failed: one attempt, nothing replayed by a retry."""
     seconds: float
     """The time the bars span, for the axis."""
-    executions: list[Execution] = field(default_factory=list)
-    logs: dict[int, list[LogInfo]] = field(default_factory=dict)
+    executions: list[Execution]
+    logs: dict[int, list[LogInfo]]
     """The records shown with each step attempt, by its index in the timeline."""
 
     @property
