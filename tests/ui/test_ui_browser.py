@@ -465,6 +465,7 @@ def test_screenshots_of_the_readme_demo(browser: Any, tmp_path: Path) -> None:
         resumed = page.locator('.row.execution[data-epoch="2"]')
         assert "resumed (1 step replayed)" in resumed.inner_text()
         assert "completed" in resumed.inner_text()
+        assert resumed.locator(".bar").inner_text().startswith(socket.gethostname())
         mark = lost.locator(".lost-mark").bounding_box()
         bar = resumed.locator(".bar").bounding_box()
         assert abs(mark["x"] + mark["width"] - bar["x"]) < 2  # the marker ends where it starts

@@ -199,7 +199,9 @@ def test_waterfall_executions_lane_and_each_steps_logs() -> None:
     lanes = [(e.first, e.last, e.info is None, e.left, e.width) for e in flow.executions]
     assert lanes == [(1, 1, True, 0.0, 40.0), (2, 2, False, 40.0, 8.0),
                      (3, 3, True, 48.0, 32.0), (4, 4, False, 80.0, 20.0)]
-    assert flow.executions[1].label == "execution 2 resumed (2 steps replayed) on w2"
+    assert flow.executions[1].label == "execution 2 resumed (2 steps replayed)"
+    assert flow.executions[1].title == ("execution 2 resumed (2 steps replayed) on w2; 1 step run "
+                                        "live; ended sleeping: sleep")
     assert flow.summary == ("4 executions: 2 ended unrecorded (process killed or lease lost), "
                             "resumed 2× (5 steps replayed)")
     assert {i: [log.message for log in found] for i, found in flow.logs.items()} == {

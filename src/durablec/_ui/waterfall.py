@@ -117,9 +117,8 @@ class Execution:
         if info is None:
             return f"{which} killed / lease lost"
         if not info.resumed:
-            return f"{which} started on {info.worker}"
-        return (f"{which} resumed ({info.replayed} step{'' if info.replayed == 1 else 's'} "
-                f"replayed) on {info.worker}")
+            return f"{which} started"
+        return f"{which} resumed ({info.replayed} step{'' if info.replayed == 1 else 's'} replayed)"
 
     @property
     def title(self) -> str:
@@ -129,8 +128,8 @@ class Execution:
             return (f"{self.label}: ended unrecorded (process killed or lease lost); "
                     "noticed when the next execution took the run")
         ran = f"{info.live} step{'' if info.live == 1 else 's'} run live"
-        return f"{self.label}; {ran}; ended {info.status}" + (f": {info.reason}"
-                                                            if info.reason else "")
+        return f"{self.label} on {info.worker}; {ran}; ended {info.status}" + (
+            f": {info.reason}" if info.reason else "")
 
 
 @dataclass(frozen=True, slots=True)
