@@ -1,6 +1,7 @@
 """Server time of the dashboard on a large journal, SQLite and PostgreSQL: the run list (plain,
 filtered, searched, deep page), the counts, and the page and timeline of a run with 1,000 step
-attempts (ten helper scopes of 100 steps, as the waterfall groups them).
+attempts (ten helper scopes of 100 steps, as the waterfall groups them), 1,000 log records (one
+on the way to each step) and ten executions (every third killed, so the page marks the gaps).
 
     .venv/bin/python bench/ui.py [--runs 100000] [--repeat 20] [--backends sqlite,postgresql]
 
@@ -29,7 +30,7 @@ from starlette.testclient import TestClient
 from durablec._ui.app import make_app
 from durablec.runtime.client import Client
 from durablec.runtime.model import RUN_STATUSES
-from durablec.runtime.store.schema import runs, steps
+from durablec.runtime.store.schema import executions, logs, runs, steps
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # tests/pg.py's PostgresServer, reused rather than copied
@@ -62,9 +63,22 @@ def fill(client: Client, count: int) -> None:
         "final": True, "args_repr": repr(n), "result_repr": repr({"n": n, "text": "x" * 40}),
         "started_at": start + n * 0.1, "finished_at": start + n * 0.1 + 0.05,
     } for n in range(1000)]
+    log_rows = [{
+        "run_id": big, "position": f"{n // 100}.{n % 100}", "attempt": 1,
+        "at": start + n * 0.1 - 0.01, "level": 30 if n % 50 == 0 else 20, "logger": "tasks",
+        "message": f"fetching item {n}", "file": "tasks.py", "line": 9,
+    } for n in range(1000)]
+    execution_rows = [{
+        "run_id": big, "epoch": epoch, "worker": f"host:{epoch}", "resumed": epoch > 1,
+        "started_at": start + (epoch - 1) * 10, "ended_at": start + epoch * 10 - 0.5,
+        "status": "completed" if epoch == 10 else "sleeping", "reason": "sleep",
+        "wake_at": None, "waiting_for": None, "replayed": (epoch - 1) * 100, "live": 100,
+    } for epoch in range(1, 11) if epoch % 3]
     with client.journal.begin() as conn:
         conn.execute(runs.insert(), rows)
         conn.execute(steps.insert(), step_rows)
+        conn.execute(logs.insert(), log_rows)
+        conn.execute(executions.insert(), execution_rows)
 
 
 def timed(http: TestClient, path: str, repeat: int) -> tuple[float, float]:

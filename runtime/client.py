@@ -409,11 +409,6 @@ class Client:
         :meth:`redrive` would take."""
         return store.dead_letter_loads(self.journal)
 
-    def lease_claims(self, run_id: str) -> int:
-        """How many times a process took the run's lease: its first execution and each resume
-        (after a suspension, or after the worker holding it died)."""
-        return store.lease_claims(self.journal, run_id)
-
     # -- schedules (docs/runtime.md, "Schedules") ------------------------------------------------
 
     def add_schedule(

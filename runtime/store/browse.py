@@ -11,8 +11,8 @@ from durablec.runtime.store.runs import missing
 from durablec.runtime.store.schema import runs, steps
 
 __all__ = [
-    "browse_runs", "count_by_status", "dead_letter_loads", "http_bodies", "lease_claims",
-    "queue_loads", "run_summary", "step_args", "task_ids", "workers",
+    "browse_runs", "count_by_status", "dead_letter_loads", "http_bodies", "queue_loads",
+    "run_summary", "step_args", "task_ids", "workers",
 ]
 
 _SUMMARY = (
@@ -103,16 +103,6 @@ def dead_letter_loads(journal: Journal) -> list[QueueLoad]:
              .order_by(runs.c.dead_letter, runs.c.task_id))
     with journal.begin() as conn:
         return [QueueLoad(*row) for row in conn.execute(query)]
-
-
-def lease_claims(journal: Journal, run_id: str) -> int:
-    """How many times the run's lease was taken: each claim bumps ``lease_epoch`` once (its
-    first execution, each resume after a suspension or a lost worker; a cancel bumps it too)."""
-    with journal.begin() as conn:
-        epoch = conn.execute(select(runs.c.lease_epoch).where(runs.c.id == run_id)).scalar()
-    if epoch is None:
-        raise missing(journal, run_id)
-    return int(epoch)
 
 
 def workers(journal: Journal) -> list[WorkerInfo]:

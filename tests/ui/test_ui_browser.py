@@ -30,8 +30,11 @@ unset, they go to a temporary directory, so a test run leaves the tree alone."""
 
 TASKS = """
 import asyncio
+import logging
 import os
 import durablec
+
+log = logging.getLogger("tasks")
 
 async def step(x):
     return x * 2
@@ -96,7 +99,15 @@ async def twice():
 
 @durablec.task(id="evil")
 async def evil():
+    log.warning("<script>window.pwned = 2</script><b>bold</b>")
     return await echo("<script>window.pwned = 1</script><b>bold</b>")
+
+@durablec.task(id="noisy", retry=durablec.Retry.none())
+async def noisy(order):
+    log.info("charging order %s", order)
+    await step(order)
+    log.error("card declined for order %s", order)
+    raise RuntimeError(f"order {order} declined")
 """
 
 
@@ -151,6 +162,8 @@ def journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert durablec(tmp, "run", "tasks.py:stamp", "--run-id", "stamp-1").returncode == 0
     assert durablec(tmp, "run", "tasks.py:lost", "--run-id", "lost-1").returncode == 1
     assert durablec(tmp, "run", "tasks.py:fan", "--run-id", "fan-1").returncode == 0
+    assert durablec(tmp, "run", "tasks.py:noisy", "--args", "[7]",
+                    "--run-id", "noisy-1").returncode == 1
     return tmp
 
 
@@ -205,12 +218,13 @@ def page(browser: Any) -> Iterator[Any]:
 
 def test_list_counts_and_filters(page: Any, server: str) -> None:
     page.goto(server + "/runs")
-    assert page.locator("tr.run").count() == 10
-    assert "failed 1" in page.locator(".counts").inner_text()
+    assert page.locator("tr.run").count() == 11
+    assert "failed 2" in page.locator(".counts").inner_text()
     page.select_option("select[name=status]", "failed")
     page.click("form.filters button")
     rows = page.locator("tr.run")
-    assert rows.count() == 1 and "flaky" in rows.inner_text()
+    assert rows.count() == 2 and "flaky" in rows.nth(1).inner_text()
+    assert "noisy" in rows.nth(0).inner_text()
     page.goto(server + "/runs?q=double-")
     assert page.locator("tr.run").count() == 3
     page.goto(server + "/runs?queue=fast&task=double")
@@ -233,6 +247,27 @@ def test_failed_run_shows_its_exception_and_retry_changes_status(
     assert durablec(journal, "worker", "tasks.py:flaky", "--until-idle").returncode == 0
     page.wait_for_function(
         "document.getElementById('status').textContent === 'completed'", timeout=15000)
+
+
+def test_open_a_failed_run_read_its_exception_and_its_logs(page: Any, server: str) -> None:
+    page.goto(server + "/runs?status=failed")
+    page.click("text=noisy-1")
+    assert "RuntimeError: order 7 declined" in page.locator("#run-error").inner_text()
+    rows = page.locator("#logs tr.log")
+    assert rows.count() == 2
+    first, second = rows.nth(0).inner_text(), rows.nth(1).inner_text()
+    assert "INFO" in first and "tasks" in first and "charging order 7" in first
+    assert "ERROR" in second and "card declined for order 7" in second
+    assert "lvl-error" in (rows.nth(1).get_attribute("class") or "")
+    # The step the first record led to shows it; the second led to no step (the body raised
+    # first), so the failed body attempt shows it, beside the exception.
+    page.click('.waterfall .row.step[data-key="0"]')
+    assert "charging order 7" in page.locator(".detail:not([hidden]) table.logs").inner_text()
+    page.click('.waterfall .row.step[data-key="0"]')
+    page.locator(".waterfall .row.attempt").first.click()
+    detail = page.locator(".detail:not([hidden])").inner_text()
+    assert "order 7 declined" in detail and "card declined for order 7" in detail
+    assert "charging order 7" not in detail
 
 
 def test_send_event_to_a_waiting_run(page: Any, server: str, journal: Path) -> None:
@@ -261,8 +296,18 @@ def test_a_waiting_runs_waterfall_grows_live(page: Any, server: str, journal: Pa
 def test_script_payload_is_text(page: Any, server: str) -> None:
     page.goto(server + "/runs/evil-1")
     assert "<script>" in page.locator("#run-result").inner_text()
-    page.locator(".waterfall .row").first.click()
+    page.locator('.waterfall .row.step[data-key="0"]').click()
     assert "<script>" in page.locator(".detail:not([hidden]) .result").inner_text()
+    assert page.evaluate("window.pwned") is None
+    assert page.locator("main b").count() == 0
+
+
+def test_script_in_a_log_message_is_text(page: Any, server: str) -> None:
+    page.goto(server + "/runs/evil-1")
+    message = page.locator("#logs tr.log .msg")
+    assert message.inner_text() == "<script>window.pwned = 2</script><b>bold</b>"
+    page.locator('.waterfall .row.step[data-key="0"]').click()
+    assert "<script>" in page.locator(".detail:not([hidden]) table.logs").inner_text()
     assert page.evaluate("window.pwned") is None
     assert page.locator("main b").count() == 0
 
@@ -291,6 +336,11 @@ def test_api_is_json(server: str) -> None:
     assert sorted(r["id"] for r in listed["runs"]) == ["double-0", "double-1", "double-2"]
     timeline = json.loads(urllib.request.urlopen(server + "/api/runs/double-1/timeline").read())
     assert timeline["steps"][0]["result"] == "2"
+    noisy = json.loads(urllib.request.urlopen(server + "/api/runs/noisy-1/timeline").read())
+    assert [(log["position"], log["level_name"], log["message"]) for log in noisy["logs"]] == [
+        ("0", "INFO", "charging order 7"), ("1", "ERROR", "card declined for order 7")]
+    [execution] = noisy["executions"]
+    assert (execution["epoch"], execution["resumed"], execution["status"]) == (1, False, "failed")
 
 
 def test_non_loopback_bind_needs_a_token(journal: Path) -> None:
@@ -408,7 +458,19 @@ def test_screenshots_of_the_readme_demo(browser: Any, tmp_path: Path) -> None:
         page.set_viewport_size({"width": 1200, "height": 800})
         page.goto(url + "/runs/demo")
         assert page.locator("#status").inner_text() == "completed"
-        assert "claimed 2 times" in page.locator("#claims").inner_text()
+        assert "2 executions: 1 ended unrecorded" in page.locator("#executions").inner_text()
+        # Execution 1 was SIGKILLed: no row, a marker where execution 2 took the run over.
+        lost = page.locator('.row.execution.lost[data-epoch="1"]')
+        assert "execution 1 killed / lease lost" in lost.inner_text()
+        resumed = page.locator('.row.execution[data-epoch="2"]')
+        assert "resumed (1 step replayed)" in resumed.inner_text()
+        assert "completed" in resumed.inner_text()
+        assert resumed.locator(".bar").inner_text().startswith(socket.gethostname())
+        mark = lost.locator(".lost-mark").bounding_box()
+        bar = resumed.locator(".bar").bounding_box()
+        assert abs(mark["x"] + mark["width"] - bar["x"]) < 2  # the marker ends where it starts
+        logs = page.locator("#logs tr.log")
+        assert logs.count() >= 4 and "charged: ch_1" in logs.last.inner_text()
         attempts = page.locator(".waterfall .row.attempt")
         assert attempts.count() == 3  # two 503s raised out of the body, then the last attempt
         assert "replayed 0" in attempts.nth(1).inner_text()

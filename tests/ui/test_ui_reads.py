@@ -7,15 +7,17 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from durablec._ui.waterfall import waterfall
-from durablec.errors import RunNotFoundError
 from durablec.runtime import store
 from durablec.runtime.client import Client
 from durablec.runtime.model import (
+    ExecutionInfo,
+    LogInfo,
     RunFilter,
     RunInfo,
     RunRecord,
@@ -116,7 +118,7 @@ def test_a_row_failing_its_hmac_is_not_unpickled_and_says_why(
     assert "not unpickled: journal payload of s1/0/args fails its HMAC check" in html
 
 
-def test_dead_letter_loads_and_lease_claims(tmp_path: Path) -> None:
+def test_dead_letter_loads_redrive_and_fork_refusals(tmp_path: Path) -> None:
     client = _client(tmp_path)
     for n, (run_id, task) in enumerate((("d1", "alpha"), ("d2", "alpha"), ("d3", "beta"))):
         record = RunRecord(run_id, task, "dead_lettered", 2_000.0 + n, 2_000.0 + n,
@@ -124,13 +126,6 @@ def test_dead_letter_loads_and_lease_claims(tmp_path: Path) -> None:
         assert store.insert_run(client.journal, record._asdict())
     assert [(q.queue, q.task_id, q.count) for q in client.dead_letter_loads()] == [
         ("dlq", "alpha", 2), ("dlq", "beta", 1)]
-    assert client.lease_claims("b2") == 0
-    holder = {"lease_owner": "w", "lease_host": "h", "lease_pid": 7,
-              "lease_expires_at": time.time() + 30}
-    assert store.take_lease(client.journal, "b2", 0, holder, time.time())
-    assert client.lease_claims("b2") == 1
-    with pytest.raises(RunNotFoundError):
-        client.lease_claims("nope")
     from starlette.testclient import TestClient
 
     from durablec._ui.app import make_app
@@ -175,3 +170,40 @@ def test_waterfall_groups_scopes_and_children_and_counts_body_attempts() -> None
     assert first.bar is not None and first.bar.step.id == 3 and first.live == ("0", "1.0")
     assert last.bar is None and last.replayed == ("0",) and "1.0" in last.live
     assert flow.ticks()[-1] == (100.0, "9.0 s")  # the first step's start to the run's end
+
+
+def _log(position: str, at: float, message: str) -> LogInfo:
+    return LogInfo(position, 1, at, 20, "t", message, "t.py", 1)
+
+
+def test_waterfall_executions_lane_and_each_steps_logs() -> None:
+    """Epochs 1 and 3 wrote no row (killed): each is marked at the next execution's start; a
+    record goes with the step it led to (a retry's with that retry), with the helper scope it was
+    written inside, and, when it led to no recorded step, with the failed body attempt."""
+    run = RunInfo("r", "t", "completed", 0.0, 10.0, 10.0, None, None, None, None, None, None,
+                  None, None)
+    steps = (
+        _step(1, "0", 1.0), _step(2, "1.0", 2.0), _step(3, "1", 2.0),
+        _step(4, "2", 3.0, outcome="error"),
+        replace(_step(5, "", 0.0, "body", "error"), finished_at=3.5),
+        _step(6, "2", 5.0), _step(7, "3<", 6.0),
+    )
+    executions = (
+        ExecutionInfo(2, "w2", True, 4.0, 4.8, "sleeping", "sleep", 5.0, None, 2, 1),
+        ExecutionInfo(4, "w4", True, 8.0, 10.0, "completed", None, None, None, 3, 1),
+    )
+    logs = (_log("0", 0.9, "before 0"), _log("1.1", 2.2, "inside the helper"),
+            _log("2", 4.0, "before the retry"), _log("3", 5.8, "entering"),
+            _log("9", 3.2, "led nowhere"))
+    flow = waterfall(Timeline(run, steps, (), executions=executions, logs=logs))
+    lanes = [(e.first, e.last, e.info is None, e.left, e.width) for e in flow.executions]
+    assert lanes == [(1, 1, True, 0.0, 40.0), (2, 2, False, 40.0, 8.0),
+                     (3, 3, True, 48.0, 32.0), (4, 4, False, 80.0, 20.0)]
+    assert flow.executions[1].label == "execution 2 resumed (2 steps replayed)"
+    assert flow.executions[1].title == ("execution 2 resumed (2 steps replayed) on w2; 1 step run "
+                                        "live; ended sleeping: sleep")
+    assert flow.summary == ("4 executions: 2 ended unrecorded (process killed or lease lost), "
+                            "resumed 2× (5 steps replayed)")
+    assert {i: [log.message for log in found] for i, found in flow.logs.items()} == {
+        0: ["before 0"], 2: ["inside the helper"], 5: ["before the retry"], 6: ["entering"],
+        4: ["led nowhere"]}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import secrets
 import time
 from dataclasses import asdict
@@ -44,6 +45,8 @@ _PAGE = 50
 _ASSETS = {"ui.js": "text/javascript", "ui.css": "text/css"}
 """The files under static/, served from memory: only these names, whatever the path says."""
 _CLIP = 4000
+_LOGS = 1000
+"""Log records listed on a run's page; the API has them all."""
 
 
 def _clip(text: str | None) -> str | None:
@@ -52,6 +55,17 @@ def _clip(text: str | None) -> str | None:
 
 def _time(at: float | None) -> str:
     return "" if at is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
+
+
+def _clock(at: float) -> str:
+    """A log record's time of day to the millisecond: records come many a second."""
+    return time.strftime("%H:%M:%S", time.localtime(at)) + f".{int(at * 1000) % 1000:03d}"
+
+
+def _level(level: int) -> str:
+    """The style class of a log level: custom levels take that of the standard one below."""
+    return ("error" if level >= logging.ERROR else "warning" if level >= logging.WARNING
+            else "info" if level >= logging.INFO else "debug")
 
 
 def _filter_of(request: Request) -> RunFilter:
@@ -89,7 +103,9 @@ def _step_json(timeline: Timeline, step: StepInfo, bodies: dict[int, str]) -> di
 def _timeline_json(timeline: Timeline, bodies: dict[int, str]) -> dict[str, Any]:
     return {"run": asdict(timeline.run),
             "steps": [_step_json(timeline, step, bodies) for step in timeline.steps],
-            "events": [asdict(event) for event in timeline.events]}
+            "events": [asdict(event) for event in timeline.events],
+            "executions": [asdict(run) for run in timeline.executions],
+            "logs": [{**asdict(log), "level_name": log.level_name} for log in timeline.logs]}
 
 
 class _Guard(BaseHTTPMiddleware):
@@ -133,6 +149,8 @@ def make_app(client: Client, *, token: str | None = None) -> Starlette:
     env = Environment(loader=FileSystemLoader(_HERE / "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
     env.filters["time"] = _time
+    env.filters["clock"] = _clock
+    env.filters["level"] = _level
 
     def page(name: str, **values: Any) -> HTMLResponse:
         return HTMLResponse(env.get_template(name).render(csrf=csrf, statuses=RUN_STATUSES,
@@ -160,11 +178,9 @@ def make_app(client: Client, *, token: str | None = None) -> Starlette:
         except RunNotFoundError as error:
             return HTMLResponse(f"<p>{_escape(str(error))}</p>", status_code=404)
         children = client.browse(RunFilter(search=run_id), limit=200).runs
-        # A cancel bumps the lease epoch too, without an execution.
-        claims = client.lease_claims(run_id) - (summary.status == "cancelled")
         return page("run.html", run=summary, timeline=timeline, flow=waterfall(timeline),
-                    claims=claims,
-                    bodies=client.http_bodies(run_id), refused=client.refused_payloads(run_id),
+                    shown_logs=_LOGS, bodies=client.http_bodies(run_id),
+                    refused=client.refused_payloads(run_id),
                     children=[c for c in children if c.parent_run_id == run_id])
 
     async def queues_page(request: Request) -> Response:

@@ -1,6 +1,8 @@
 """A run's waterfall as the run page draws it: step attempts grouped into a tree by their keys
 (helper scopes and gather/TaskGroup children under the step that opened them), and the attempts
-of the task body, each of which replays what the ones before it recorded.
+of the task body, each of which replays what the ones before it recorded; the run's executions
+(a lane of its own, with the ones that ended unrecorded marked); and the log records each step
+attempt wrote.
 
 The tree comes from the key grammar (docs/runtime.md, "Steps"): ``3.0`` is a step of the helper
 scope opened by step ``3``, ``3:1`` the second child of the gather at step ``3``; other keys
@@ -14,9 +16,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from durablec.runtime.model import StepInfo, Timeline
+from durablec.runtime.model import ExecutionInfo, LogInfo, StepInfo, Timeline
 
-__all__ = ["Attempt", "Bar", "Node", "Waterfall", "waterfall"]
+__all__ = ["Attempt", "Bar", "Execution", "Node", "Waterfall", "waterfall"]
 
 Relation = Literal["step", "scope", "child"]
 """How a node hangs under its parent: a plain step, a step of a helper scope (``.``), or a
@@ -94,12 +96,69 @@ class Attempt:
 
 
 @dataclass(frozen=True, slots=True)
+class Execution:
+    """One execution on the axis. A recorded one (``info``) spans its start to its end. A lost
+    one (``info`` None: the process was killed or lost its lease, so it wrote no row; ``first``
+    to ``last`` when several epochs are missing in a row) spans from the end of the one before
+    it to the start of the one after it, where it is marked: that start is the first sign of
+    its end the journal holds."""
+
+    first: int
+    last: int
+    info: ExecutionInfo | None
+    left: float
+    width: float
+
+    @property
+    def label(self) -> str:
+        which = (f"execution {self.first}" if self.first == self.last
+                 else f"executions {self.first}-{self.last}")
+        info = self.info
+        if info is None:
+            return f"{which} killed / lease lost"
+        if not info.resumed:
+            return f"{which} started"
+        return f"{which} resumed ({info.replayed} step{'' if info.replayed == 1 else 's'} replayed)"
+
+    @property
+    def title(self) -> str:
+        """The whole story, for the hover text the row's narrow label may cut."""
+        info = self.info
+        if info is None:
+            return (f"{self.label}: ended unrecorded (process killed or lease lost); "
+                    "noticed when the next execution took the run")
+        ran = f"{info.live} step{'' if info.live == 1 else 's'} run live"
+        return f"{self.label} on {info.worker}; {ran}; ended {info.status}" + (
+            f": {info.reason}" if info.reason else "")
+
+
+@dataclass(frozen=True, slots=True)
 class Waterfall:
     nodes: list[Node]
     attempts: list[Attempt]
     """Empty when the body never failed: one attempt, nothing replayed by a retry."""
     seconds: float
     """The time the bars span, for the axis."""
+    executions: list[Execution]
+    logs: dict[int, list[LogInfo]]
+    """The records shown with each step attempt, by its index in the timeline."""
+
+    @property
+    def summary(self) -> str:
+        """The executions in words, for the run's header ("" when none was recorded)."""
+        if not self.executions:
+            return ""
+        total = self.executions[-1].last
+        lost = sum(e.last - e.first + 1 for e in self.executions if e.info is None)
+        resumed = [e.info for e in self.executions if e.info is not None and e.info.resumed]
+        parts = [f"{total} execution{'' if total == 1 else 's'}"]
+        if lost:
+            parts.append(f"{lost} ended unrecorded (process killed or lease lost)")
+        if resumed:
+            replayed = sum(info.replayed for info in resumed)
+            parts.append(f"resumed {len(resumed)}× ({replayed} step"
+                         f"{'' if replayed == 1 else 's'} replayed)")
+        return parts[0] + (": " + ", ".join(parts[1:]) if parts[1:] else "")
 
     def ticks(self, count: int = 5) -> list[tuple[float, str]]:
         """``count`` evenly spaced axis marks: percent from the left, and a label."""
@@ -164,17 +223,70 @@ def waterfall(timeline: Timeline) -> Waterfall:
     top = nodes[""]
     order(top)
     return Waterfall(top.children, _attempts(timeline, body_bars, top.all_bars(), span),
-                     span.length)
+                     span.length, _executions(timeline, span), _step_logs(steps, timeline.logs))
+
+
+def _executions(timeline: Timeline, span: _Span) -> list[Execution]:
+    found: list[Execution] = []
+    seen = 0
+    ended = span.start
+    for info in timeline.executions:
+        if info.epoch > seen + 1:
+            found.append(Execution(seen + 1, info.epoch - 1, None,
+                                   *span.place(ended, info.started_at)))
+        found.append(Execution(info.epoch, info.epoch, info,
+                               *span.place(info.started_at, info.ended_at)))
+        seen, ended = info.epoch, info.ended_at
+    return found
+
+
+def _position(key: str) -> str:
+    """Where a step sits, as a log record's position names it: ``K<`` (an ``async with``) and
+    ``K#N`` (an ``async for`` item) are at ``K``."""
+    cut = max(key.rfind("."), key.rfind(":")) + 1
+    return key[:cut] + key[cut:].partition("#")[0].rstrip("<")
+
+
+def _step_logs(steps: tuple[StepInfo, ...],
+               logs: tuple[LogInfo, ...]) -> dict[int, list[LogInfo]]:
+    """Each record goes with the step attempt it led to: the first attempt at its position that
+    ended after it was written (a retry's records go with that retry); and with each attempt of
+    an enclosing step (a helper scope, a gather child) that was running when it was written. A
+    record that led to no recorded step (the body raised first) goes with the failed body
+    attempt it was written in."""
+    at_position: dict[str, list[int]] = {}
+    for index, step in enumerate(steps):
+        at_position.setdefault(_position(step.key), []).append(index)
+    bodies = at_position.pop("", [])
+    found: dict[int, list[LogInfo]] = {}
+
+    def during(indexes: list[int], at: float) -> list[int]:
+        return [i for i in indexes if steps[i].started_at <= at <= steps[i].finished_at]
+
+    for log in logs:
+        led_to = next((i for i in at_position.get(log.position, ())
+                       if steps[i].finished_at >= log.at), None)
+        chosen = [] if led_to is None else [led_to]
+        key = log.position
+        while key:
+            key = _parent(key)[0]
+            chosen += during(at_position.get(key, []), log.at)
+        for i in chosen or during(bodies, log.at):
+            found.setdefault(i, []).append(log)
+    return found
 
 
 class _Span:
-    """The waterfall's time axis: the first step's start to the run's end (its last update while
-    it runs); a bar is at least 0.4 % wide so that a fast step stays visible."""
+    """The waterfall's time axis: the first step's or execution's start to the run's end (its
+    last update while it runs); a bar is at least 0.4 % wide so that a fast step stays visible."""
 
     def __init__(self, timeline: Timeline) -> None:
         run = timeline.run
-        self.start = min((s.started_at for s in timeline.steps), default=run.created_at)
-        end = max([s.finished_at for s in timeline.steps] + [run.finished_at or run.updated_at])
+        self.start = min([s.started_at for s in timeline.steps]
+                         + [e.started_at for e in timeline.executions], default=run.created_at)
+        end = max([s.finished_at for s in timeline.steps]
+                  + [e.ended_at for e in timeline.executions]
+                  + [run.finished_at or run.updated_at])
         self.length = max(end - self.start, 1e-3)
 
     def place(self, at: float, until: float) -> tuple[float, float]:

@@ -90,11 +90,13 @@
             if (terminal.indexOf(j.status) >= 0) { clearInterval(timer); timer = null; location.reload(); return; }
           }
           if (String(j.updated_at) !== header.dataset.updated) {
-            // The run moved: redraw the waterfall if it recorded new step attempts.
+            // The run moved: redraw the page if it recorded new step attempts, an execution's end
+            // or log records.
             header.dataset.updated = String(j.updated_at);
             fetch("/api/runs/" + encodeURIComponent(runId) + "/timeline", {credentials: "same-origin"})
               .then(function (r) { return r.json(); }).then(function (t) {
-                if (String(t.steps.length) !== header.dataset.steps) location.reload();
+                var rows = t.steps.length + t.executions.length + t.logs.length;
+                if (String(rows) !== header.dataset.rows) location.reload();
               });
           }
         });
