@@ -223,9 +223,11 @@ def reset_for_retry(journal: Journal, run_id: str) -> None:
         conn.execute(
             update(runs)
             .where(runs.c.id == run_id)
+            # Out of its dead-letter queue too: a redriven run listed by `runs --dead-letter`
+            # (or redriven again) would be retried twice.
             .values(status="pending", attempt=runs.c.attempt + 1, result=None,
                     error_type=None, error_message=None, finished_at=None, wake_at=None,
-                    updated_at=now())
+                    dead_letter=None, updated_at=now())
         )
 
 
@@ -371,9 +373,11 @@ def list_runs(
 
 def run_counts(journal: Journal) -> list[RunCount]:
     """Runs per task, queue and status; ``due`` counts those a worker could claim now (pending,
-    or sleeping and waiting past their ``wake_at``): the queue depth."""
+    or sleeping, retrying and waiting past their ``wake_at``, as ``claim_due`` takes them): the
+    queue depth."""
     due = or_(runs.c.status == "pending",
-              and_(runs.c.status.in_(("sleeping", "waiting")), runs.c.wake_at <= now()))
+              and_(runs.c.status.in_(("sleeping", "retrying", "waiting")),
+                   runs.c.wake_at <= now()))
     query = (
         select(runs.c.task_id, runs.c.queue, runs.c.status, func.count(),
                func.count().filter(due))

@@ -298,6 +298,9 @@ def test_retry_redrives_a_dead_letter_queue(tmp: Path) -> None:
     assert "2 runs of dead-letter queue 'dlq'" in redriven.stderr
     pending = durablec(tmp, "runs", "--status", "pending", "--json").stdout.splitlines()
     assert sorted(json.loads(line)["id"] for line in pending) == ["l1", "l2"]
+    # Out of the queue: a second redrive finds nothing to retry twice.
+    assert durablec(tmp, "runs", "--dead-letter", "dlq", "--json").stdout == ""
+    assert "0 runs of dead-letter queue 'dlq'" in durablec(tmp, "retry", "--dead-letter", "dlq").stderr
     assert durablec(tmp, "retry").returncode == 2
 
 

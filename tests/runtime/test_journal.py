@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import inspect, select, update
 
 from durablec.errors import JournalError
-from durablec.runtime.store import SCHEMA_VERSION, Journal, database_url
+from durablec.runtime.store import SCHEMA_VERSION, Journal, database_url, run_counts
 from durablec.runtime.store.schema import STEP_COLUMNS, meta, runs
 
 
@@ -70,3 +70,15 @@ def test_step_insert_is_fenced_by_lease_epoch(db_url: str) -> None:
         assert journal.insert_step(conn, _step("r", 3)) is not None
         assert journal.insert_step(conn, _step("r", 2)) is None  # a stale holder writes nothing
         assert len(journal.load_steps(conn, "r")) == 1
+
+
+def test_runs_due_for_a_worker_count_retrying_ones_past_their_wake_time(db_url: str) -> None:
+    """The queue-depth gauge counts what claim_due takes: a retry backoff that has elapsed too."""
+    journal = Journal(db_url)
+    with journal.begin() as conn:
+        for run_id, status, wake_at in (("a", "retrying", 1.0), ("b", "retrying", 4e9),
+                                        ("c", "sleeping", 1.0), ("d", "pending", None)):
+            conn.execute(runs.insert().values(id=run_id, task_id="t", status=status,
+                                              wake_at=wake_at, created_at=0.0, updated_at=0.0))
+    due = {count.status: count.due for count in run_counts(journal)}
+    assert due == {"retrying": 1, "sleeping": 1, "pending": 1}
