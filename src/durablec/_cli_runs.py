@@ -399,12 +399,12 @@ def _step_title(step: StepInfo) -> str:
 def _timeline_blocks(timeline: Timeline, columns: int) -> list[str]:
     """One block per entry, every field on its own line, fitting ``columns``."""
     lines = _timeline_head(timeline) + [""]
-    room = columns - 19
+    room = columns - 22  # after the indent and a field's label: f"{'':10}    args    "
     for entry in timeline.entries():
         at = f"+{entry.at:.3f}s"
         step = entry.step
         if step is None:
-            lines.append(f"{at:>10}  {entry.what}: {_clip(entry.text, room)}".rstrip())
+            lines.append(_clip(f"{at:>10}  {entry.what}: {entry.text}".rstrip(), columns))
             continue
         extra = f" ({entry.text})" if entry.what == "retry" else ""
         lines.append(f"{at:>10}  {_clip(_step_title(step) + extra, columns - 12)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,3 +27,10 @@ def test_demo_builds_kills_resumes_and_shows_the_timeline(tmp_path: Path) -> Non
     # The task's log lines, kept with the run: one per attempt, none written twice by a replay.
     assert demo.stdout.count("log: INFO orders: charging 4200 for order o-1") == 3
     assert demo.stdout.count("log: INFO orders: charged: ch_1") == 1
+    # At 80 columns every line fits, but for file:line (shown in full, to be copied).
+    narrow = subprocess.run(
+        [sys.executable, "-m", "durablec", "inspect", "demo", "--width", "80"], cwd=tmp_path,
+        env={**os.environ, "DURABLEC_DATABASE_URL": f"sqlite:///{tmp_path / 'durablec-demo.db'}"},
+        capture_output=True, text=True, check=True).stdout.splitlines()
+    assert [line for line in narrow if len(line) > 80 and not line.lstrip().startswith("at ")] == []
+    assert "lost: execution 1 ended unrecorded" in "\n".join(narrow)
