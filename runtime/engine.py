@@ -149,14 +149,16 @@ class RunScope:
         if run.suspend is not None:
             raise run.suspend
         self.verify(key, record, kind, site, args, kwargs)
-        run.replayed += 1
-        if run.observer is not None:
-            run.observer.step_replayed(StepEvent(run.run_id, key, kind, record.callee, record.file,
-                                                 record.line, record.attempt), record.outcome)
-        value = run.outcome(key, record)
+        observer = run.observer
+        if observer is not None:
+            run.replayed += 1
+            observer.step_replayed(StepEvent(run.run_id, key, kind, record.callee, record.file,
+                                             record.line, record.attempt), record.outcome)
+        # Only a step this execution recorded has its payload in the database (lazy).
+        value = run.outcome(key, record) if record.lazy else run.load(record.result, key)
         if record.outcome == "error":
             raise mark_settled(value)
-        if isinstance(value, Recorded):
+        if type(value) not in PLAIN and isinstance(value, Recorded):
             if fn is not None:
                 reopen = lambda: _detached(fn(*args, **kwargs))  # noqa: E731
             return value.restore(reopen, receiver if fn is None else getattr(fn, "__self__", None))
