@@ -20,19 +20,7 @@ from durablec.runtime.control import Suspend
 from durablec.runtime.creation import create_run
 from durablec.runtime.engine import run_scope
 from durablec.runtime.lease import Owner
-from durablec.runtime.model import (
-    RUN_STATUSES,
-    TERMINAL,
-    QueueLoad,
-    RunFilter,
-    RunInfo,
-    RunPage,
-    RunRows,
-    RunSummary,
-    StatusCount,
-    Timeline,
-    WorkerInfo,
-)
+from durablec.runtime.model import RUN_STATUSES, TERMINAL, RunRows
 from durablec.runtime.runner import Outcome, execute, journal_for, outcome_of, start
 from durablec.runtime.schedule import DEFAULT_CATCHUP_LIMIT, Catchup, Cron
 from durablec.runtime.serde import Codec, preview
@@ -41,6 +29,16 @@ from durablec.runtime.task import Task, as_task, lookup
 
 if TYPE_CHECKING:
     from durablec.runtime.scheduler import ScheduleInfo
+    from durablec.runtime.views import (
+        QueueLoad,
+        RunFilter,
+        RunInfo,
+        RunPage,
+        RunSummary,
+        StatusCount,
+        Timeline,
+        WorkerInfo,
+    )
 
 __all__ = ["Client", "Handle", "RunRows", "arun", "resume", "result_of", "run", "send_event",
            "trigger_task"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import (
     ColumnElement,
@@ -27,9 +27,12 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from durablec.errors import RunNotFoundError, UsageError
-from durablec.runtime.model import TERMINAL, RunCount, RunRecord, RunRows, StatusCount
+from durablec.runtime.model import TERMINAL, RunRecord, RunRows
 from durablec.runtime.store.database import Journal, now
 from durablec.runtime.store.schema import events, held, runs, steps
+
+if TYPE_CHECKING:
+    from durablec.runtime.views import RunCount, StatusCount
 
 __all__ = [
     "RELEASED", "cancel", "find_run", "finish_write", "get_run", "insert_run", "insert_run_rows",
@@ -304,6 +307,8 @@ def status_counts(journal: Journal) -> list[StatusCount]:
              .group_by(runs.c.task_id, runs.c.queue, runs.c.status)
              .order_by(runs.c.task_id, runs.c.queue, runs.c.status))
     with journal.begin() as conn:
+        from durablec.runtime.views import StatusCount
+
         return [StatusCount(*row) for row in conn.execute(query)]
 
 
@@ -339,4 +344,6 @@ def run_counts(journal: Journal) -> list[RunCount]:
         .group_by(runs.c.task_id, runs.c.queue, runs.c.status)
     )
     with journal.begin() as conn:
+        from durablec.runtime.views import RunCount
+
         return [RunCount(*row) for row in conn.execute(query)]
