@@ -20,6 +20,7 @@ import sys
 import warnings
 from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
+from types import FunctionType
 from typing import Any
 
 from durablec.errors import NonDeterminismError
@@ -94,14 +95,17 @@ class RunScope:
         self, site: Site, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Awaitable[Any]:
         key = self.next_key()
-        if getattr(fn, "__name__", None) in CLOSERS and closes_resource(fn):
+        # A plain function (most steps) has no receiver: it neither closes a resource nor goes
+        # through a connection, so one type test spares it the attribute lookups below.
+        bound = type(fn) is not FunctionType
+        if bound and getattr(fn, "__name__", None) in CLOSERS and closes_resource(fn):
             # Releasing a resource runs live always, even while unwinding for a suspension.
             return fn(*args, **kwargs)
         record = self.run.records.get(key)
         if record is not None:
             if record.outcome == "live":
                 return self._live(key, fn, args, kwargs)
-            if record.outcome == "ok" and hasattr(fn, "__self__"):
+            if bound and record.outcome == "ok" and hasattr(fn, "__self__"):
                 if getattr(fn, "__name__", None) == "commit":
                     replayed_commit(fn)
                 self.run.pending.replayed(fn, args, kwargs)
