@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from durablec.errors import (
     DurablecError,
@@ -15,30 +15,30 @@ from durablec.errors import (
     TamperedPayloadError,
     UsageError,
 )
-from durablec.runtime import scheduler, store
+from durablec.runtime import store
 from durablec.runtime.control import Suspend
 from durablec.runtime.creation import create_run
 from durablec.runtime.engine import run_scope
 from durablec.runtime.lease import Owner
-from durablec.runtime.model import (
-    RUN_STATUSES,
-    TERMINAL,
-    QueueLoad,
-    RunFilter,
-    RunInfo,
-    RunPage,
-    RunRows,
-    RunSummary,
-    StatusCount,
-    Timeline,
-    WorkerInfo,
-)
+from durablec.runtime.model import RUN_STATUSES, TERMINAL, RunRows
 from durablec.runtime.runner import Outcome, execute, journal_for, outcome_of, start
-from durablec.runtime.scheduler import ScheduleInfo
 from durablec.runtime.schedule import DEFAULT_CATCHUP_LIMIT, Catchup, Cron
 from durablec.runtime.serde import Codec, preview
 from durablec.runtime.store import Journal
 from durablec.runtime.task import Task, as_task, lookup
+
+if TYPE_CHECKING:
+    from durablec.runtime.scheduler import ScheduleInfo
+    from durablec.runtime.views import (
+        QueueLoad,
+        RunFilter,
+        RunInfo,
+        RunPage,
+        RunSummary,
+        StatusCount,
+        Timeline,
+        WorkerInfo,
+    )
 
 __all__ = ["Client", "Handle", "RunRows", "arun", "resume", "result_of", "run", "send_event",
            "trigger_task"]
@@ -410,6 +410,8 @@ class Client:
         return store.dead_letter_loads(self.journal)
 
     # -- schedules (docs/runtime.md, "Schedules") ------------------------------------------------
+    # The scheduler is imported by the methods that use it: a process that only runs tasks
+    # (durablec.arun, a resume) does not pay for loading it.
 
     def add_schedule(
         self, task: Task[Any, Any] | str, cron: str | Sequence[str], *,
@@ -422,28 +424,42 @@ class Client:
         workers that load the task. ``id`` defaults to the task id and a random suffix."""
         made = Cron.of(cron, timezone=timezone, catchup=catchup, catchup_limit=catchup_limit,
                        overlap=overlap)
+        from durablec.runtime import scheduler
+
         return scheduler.add(self.journal, task, made, tuple(args), dict(kwargs or {}),
                              schedule_id=id)
 
     def schedule(self, schedule_id: str) -> ScheduleInfo:
+        from durablec.runtime import scheduler
+
         return scheduler.get(self.journal, schedule_id)
 
     def schedules(self, task: str | None = None) -> list[ScheduleInfo]:
         """Every schedule (declared in code or added), by id, optionally of one task id."""
+        from durablec.runtime import scheduler
+
         return scheduler.list_schedules(self.journal, task)
 
     def pause_schedule(self, schedule_id: str) -> ScheduleInfo:
+        from durablec.runtime import scheduler
+
         return scheduler.set_paused(self.journal, schedule_id, True)
 
     def resume_schedule(self, schedule_id: str) -> ScheduleInfo:
         """Fire again from the next slot; the slots passed while paused are not caught up."""
+        from durablec.runtime import scheduler
+
         return scheduler.set_paused(self.journal, schedule_id, False)
 
     def delete_schedule(self, schedule_id: str) -> None:
         """Delete an added schedule (its runs stay); a schedule declared in code is refused."""
+        from durablec.runtime import scheduler
+
         scheduler.delete_schedule(self.journal, schedule_id)
 
     def trigger_schedule(self, schedule_id: str) -> str:
         """Have a worker of the schedule's task start a run now, paused or busy; returns the id
         that run will have (it exists once a worker has fired it)."""
+        from durablec.runtime import scheduler
+
         return scheduler.trigger_now(self.journal, schedule_id)

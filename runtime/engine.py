@@ -20,6 +20,7 @@ import sys
 import warnings
 from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
+from types import FunctionType
 from typing import Any
 
 from durablec.errors import NonDeterminismError
@@ -94,14 +95,17 @@ class RunScope:
         self, site: Site, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Awaitable[Any]:
         key = self.next_key()
-        if getattr(fn, "__name__", None) in CLOSERS and closes_resource(fn):
+        # A plain function (most steps) has no receiver: it neither closes a resource nor goes
+        # through a connection, so one type test spares it the attribute lookups below.
+        bound = type(fn) is not FunctionType
+        if bound and getattr(fn, "__name__", None) in CLOSERS and closes_resource(fn):
             # Releasing a resource runs live always, even while unwinding for a suspension.
             return fn(*args, **kwargs)
         record = self.run.records.get(key)
         if record is not None:
             if record.outcome == "live":
                 return self._live(key, fn, args, kwargs)
-            if record.outcome == "ok" and hasattr(fn, "__self__"):
+            if bound and record.outcome == "ok" and hasattr(fn, "__self__"):
                 if getattr(fn, "__name__", None) == "commit":
                     replayed_commit(fn)
                 self.run.pending.replayed(fn, args, kwargs)
@@ -149,14 +153,16 @@ class RunScope:
         if run.suspend is not None:
             raise run.suspend
         self.verify(key, record, kind, site, args, kwargs)
-        run.replayed += 1
-        if run.observer is not None:
-            run.observer.step_replayed(StepEvent(run.run_id, key, kind, record.callee, record.file,
-                                                 record.line, record.attempt), record.outcome)
-        value = run.outcome(key, record)
+        observer = run.observer
+        if observer is not None:
+            run.replayed += 1
+            observer.step_replayed(StepEvent(run.run_id, key, kind, record.callee, record.file,
+                                             record.line, record.attempt), record.outcome)
+        # Only a step this execution recorded has its payload in the database (lazy).
+        value = run.outcome(key, record) if record.lazy else run.load(record.result, key)
         if record.outcome == "error":
             raise mark_settled(value)
-        if isinstance(value, Recorded):
+        if type(value) not in PLAIN and isinstance(value, Recorded):
             if fn is not None:
                 reopen = lambda: _detached(fn(*args, **kwargs))  # noqa: E731
             return value.restore(reopen, receiver if fn is None else getattr(fn, "__self__", None))

@@ -45,11 +45,19 @@ def _plain(obj: object, depth: int) -> bool:
         return True
     if depth == 0:
         return False
+    # Loops that test scalars in place, not all() over generators: every step's arguments and
+    # result come through here, and most items are scalars.
     if cls is tuple or cls is list:
-        return all(_plain(item, depth - 1) for item in obj)  # type: ignore[attr-defined]  # checked above
+        for item in obj:  # type: ignore[attr-defined]  # checked above
+            if type(item) not in _ATOMS and not _plain(item, depth - 1):
+                return False
+        return True
     if cls is dict:
-        return all(type(key) in _ATOMS and _plain(value, depth - 1)
-                   for key, value in obj.items())  # type: ignore[attr-defined]  # checked above
+        for key, value in obj.items():  # type: ignore[attr-defined]  # checked above
+            if type(key) not in _ATOMS or (type(value) not in _ATOMS
+                                           and not _plain(value, depth - 1)):
+                return False
+        return True
     return False
 
 
@@ -140,7 +148,7 @@ def canonical_digest(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
     memory addresses removed) rather than from pickle bytes, which change with protocol, memo
     order and hash seeds and would raise false alarms.
     """
-    if not kwargs and all(type(arg) in _SCALARS for arg in args):
+    if not kwargs and _SCALARS.issuperset(map(type, args)):
         # Every step's fast path (replay checks each one): the same text _canon builds.
         text = "tuple[" + "".join([type(a).__name__ + ":" + repr(a) + "," for a in args]) + "]dict{}"
     else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from types import MappingProxyType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import (
     ColumnElement,
@@ -28,17 +28,13 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from durablec.errors import RunNotFoundError, UsageError
-from durablec.runtime.model import (
-    TERMINAL,
-    ExecutionInfo,
-    RunCount,
-    RunRecord,
-    RunRows,
-    StatusCount,
-)
+from durablec.runtime.model import TERMINAL, ExecutionInfo, RunRecord, RunRows
 from durablec.runtime.store.database import Journal, now
 from durablec.runtime.store.logs import insert_logs
 from durablec.runtime.store.schema import events, executions, held, runs, steps
+
+if TYPE_CHECKING:
+    from durablec.runtime.views import RunCount, StatusCount
 
 __all__ = [
     "RELEASED", "cancel", "find_run", "finish_write", "get_run", "insert_run", "insert_run_rows",
@@ -347,6 +343,8 @@ def status_counts(journal: Journal) -> list[StatusCount]:
              .group_by(runs.c.task_id, runs.c.queue, runs.c.status)
              .order_by(runs.c.task_id, runs.c.queue, runs.c.status))
     with journal.begin() as conn:
+        from durablec.runtime.views import StatusCount
+
         return [StatusCount(*row) for row in conn.execute(query)]
 
 
@@ -384,4 +382,6 @@ def run_counts(journal: Journal) -> list[RunCount]:
         .group_by(runs.c.task_id, runs.c.queue, runs.c.status)
     )
     with journal.begin() as conn:
+        from durablec.runtime.views import RunCount
+
         return [RunCount(*row) for row in conn.execute(query)]

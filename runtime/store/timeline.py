@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from durablec.runtime.model import EventInfo, ExecutionInfo, LogInfo, StepInfo, Timeline
+from durablec.runtime.model import ExecutionInfo
 from durablec.runtime.store.database import Journal
 from durablec.runtime.store.runs import missing, record
 from durablec.runtime.store.schema import events, executions, logs, runs, steps, unless_over
+
+if TYPE_CHECKING:
+    from durablec.runtime.views import Timeline
 
 __all__ = ["ArgsPreview", "Decode", "timeline"]
 
@@ -26,6 +29,8 @@ def timeline(
 ) -> Timeline:
     """The run, its step attempts in recording order, its events in arrival order and the runs
     it started, read in one transaction so that they agree with each other."""
+    from durablec.runtime.views import EventInfo, LogInfo, StepInfo, Timeline
+
     with journal.begin() as conn:
         row = conn.execute(select(runs).where(runs.c.id == run_id)).one_or_none()
         if row is None:
