@@ -16,7 +16,8 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from durablec.runtime.api import idempotency_key, now, random, sleep, uuid4, wait_for_event
-    from durablec.runtime.client import Client, Handle, arun, run, send_event
+    from durablec.runtime.client import Client, Handle, send_event
+    from durablec.runtime.inprocess import arun, run
     from durablec.runtime.model import RunInfo
     from durablec.runtime.policy import Retry
     from durablec.runtime.queue import Queue
@@ -34,8 +35,8 @@ _HOMES = {
     "Client": "durablec.runtime.client",
     "Handle": "durablec.runtime.client",
     "RunInfo": "durablec.runtime.model",
-    "arun": "durablec.runtime.client",
-    "run": "durablec.runtime.client",
+    "arun": "durablec.runtime.inprocess",
+    "run": "durablec.runtime.inprocess",
     "send_event": "durablec.runtime.client",
     "Retry": "durablec.runtime.policy",
     "Queue": "durablec.runtime.queue",
