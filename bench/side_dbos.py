@@ -15,7 +15,7 @@ from typing import Any
 from dbos import DBOS, DBOSConfig, SetWorkflowID
 
 import workload
-from child import emit, since_spawn
+from child import emit, since_spawn, steady
 
 WORKFLOW_ID = "bench-crash"
 WARMUP_STEPS = 20
@@ -96,6 +96,7 @@ async def main(case: str, n: int) -> None:
             await (crash if case == "crash" else crash_large)(n)
         raise SystemExit("the crash run was meant to be killed at its last step")
     await steps(WARMUP_STEPS)
+    steady()
     start = time.perf_counter()
     if case == "steps":
         await steps(n)

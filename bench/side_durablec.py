@@ -16,7 +16,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from child import emit, since_spawn
+from child import emit, since_spawn, steady
 
 RUN_ID = "bench-crash"
 WARMUP_STEPS = 20
@@ -66,6 +66,7 @@ async def main(case: str, n: int, db: str) -> None:
                             run_id=RUN_ID)
         raise SystemExit("the crash run was meant to be killed at its last step")
     await durablec.arun(tasks.steps, WARMUP_STEPS, db=db)
+    steady()
     start = time.perf_counter()
     if case == "steps":
         await durablec.arun(tasks.steps, n, db=db)

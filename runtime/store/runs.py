@@ -8,7 +8,6 @@ once the run was taken over or cancelled, and say so by returning False.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
@@ -171,7 +170,10 @@ _EXECUTION_COLUMNS: Final = ("run_id", *ExecutionInfo.__slots__)
 
 
 def _execution_values(run_id: str, ended: ExecutionInfo) -> dict[str, Any]:
-    return {"run_id": run_id, **asdict(ended)}
+    # Field by field, not dataclasses.asdict (a recursive deep copy): one per run.
+    values = {name: getattr(ended, name) for name in _EXECUTION_COLUMNS[1:]}
+    values["run_id"] = run_id
+    return values
 
 
 def wake(journal: Journal, run_id: str, waiting_for: str) -> None:
