@@ -93,7 +93,7 @@ class RunContext:
     fatal: BaseException | None = None
     live_steps: int = 0
     replayed: int = 0
-    """Steps replayed so far; counted only for an observer (its run_ended is the one reader)."""
+    """Steps replayed so far in this execution (its record and the observer's run_ended)."""
     observer: StepObserver | None = None
     pending: Pending = field(default_factory=Pending)
     """Replayed statements of connections whose transaction is not known to be committed."""

@@ -153,9 +153,9 @@ class RunScope:
         if run.suspend is not None:
             raise run.suspend
         self.verify(key, record, kind, site, args, kwargs)
+        run.replayed += 1
         observer = run.observer
         if observer is not None:
-            run.replayed += 1
             observer.step_replayed(StepEvent(run.run_id, key, kind, record.callee, record.file,
                                              record.line, record.attempt), record.outcome)
         # Only a step this execution recorded has its payload in the database (lazy).

@@ -149,9 +149,9 @@ def test_inspect_reads_at_80_columns_with_events_and_traceback(tmp: Path) -> Non
               "event taken: approval by step 1", "completed: result")]
     assert order == sorted(order)
     executions = json.loads(durablec(tmp, "inspect", "g1", "--json").stdout)["executions"]
-    assert [(e["epoch"], e["resumed"], e["status"], e["waiting_for"], e["live"])
-            for e in executions] == [(1, False, "waiting", "approval", 1),
-                                     (2, True, "completed", None, 1)]
+    assert [(e["epoch"], e["resumed"], e["status"], e["waiting_for"], e["replayed"], e["live"])
+            for e in executions] == [(1, False, "waiting", "approval", 0, 1),
+                                     (2, True, "completed", None, 1, 1)]
     wide = durablec(tmp, "inspect", "g1", "--width", "170").stdout
     assert any(line.split()[1:3] == ["step", "1"] for line in wide.splitlines() if "+" in line)
 
