@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -31,9 +30,7 @@ from durablec._ui.app import make_app
 from durablec.runtime.client import Client
 from durablec.runtime.model import RUN_STATUSES
 from durablec.runtime.store.schema import executions, logs, runs, steps
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # tests/pg.py's PostgresServer, reused rather than copied
+from run import postgres  # bench/run.py's throwaway PostgreSQL server
 
 TASKS = [f"task_{n}" for n in range(20)]
 QUEUES = [None, "fast", "slow", "emails"]
@@ -111,18 +108,8 @@ def journal_url(backend: str, tmp: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{tmp / 'ui.db'}"
         return
-    from tests.pg import PostgresServer, _bindir
-
-    bindir = _bindir()
-    if bindir is None:
-        raise SystemExit("bench: PostgreSQL server binaries (initdb, pg_ctl) are not installed; "
-                         "install them or pass --backends sqlite")
-    server = PostgresServer(bindir, fsync=True)
-    server.start()
-    try:
+    with postgres(True) as server:
         yield server.create_database()
-    finally:
-        server.stop()
 
 
 def measure(backend: str, runs: int, repeat: int) -> dict[str, tuple[float, float]]:

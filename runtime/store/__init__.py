@@ -32,7 +32,6 @@ from durablec.runtime.store.leases import (
     take_lease,
     take_over,
 )
-from durablec.runtime.store.logs import insert_logs
 from durablec.runtime.store.notify import listen
 from durablec.runtime.store.runs import (
     RELEASED,
@@ -130,7 +129,7 @@ __all__ = [
     "active_schedules", "begin_execution", "browse_runs", "cancel", "claim_due", "claim_on_queue",
     "count_by_status", "database_url", "dead_letter_loads", "declare_schedules", "delete_schedule",
     "deliver_event", "end_execution", "find_run", "find_schedule", "finish_write", "fire_schedule",
-    "fork_run", "get_run", "http_bodies", "ids_starting", "insert_logs", "insert_run",
+    "fork_run", "get_run", "http_bodies", "ids_starting", "insert_run",
     "insert_run_rows", "insert_run_write", "insert_schedule", "keep_trace", "leased_on_host",
     "list_runs", "list_schedules", "listen", "load_trace", "now", "queue_loads", "renew",
     "reset_for_retry", "run_counts", "run_rows", "run_summary", "status_counts", "step_args",

@@ -215,13 +215,13 @@ class Journal:
         with self.engine.connect() as conn:
             names = set(sa_inspect(conn).get_table_names())
             if ({table.name for table in TABLES} <= names
-                    and self._stored_version(conn) == SCHEMA_VERSION):
+                    and self._stored_version(conn, names) == SCHEMA_VERSION):
                 return
         with self.engine.begin() as conn:
             # Locked, then looked at again: another process may have created or migrated the
             # tables since, and two must never both create them (or both insert the version).
             self.backend.lock_schema(conn)
-            stored = self._stored_version(conn)
+            stored = self._stored_version(conn, set(sa_inspect(conn).get_table_names()))
             if stored is None and not self._create:
                 raise JournalError(_absent(self.url))
             # Before create_all: a newer journal must not gain the tables this version knows.
@@ -250,9 +250,10 @@ class Journal:
                 )
 
     @staticmethod
-    def _stored_version(conn: Connection) -> int | None:
-        """The journal's schema version; None where it has no tables yet."""
-        if not sa_inspect(conn).has_table(meta.name):
+    def _stored_version(conn: Connection, tables: set[str]) -> int | None:
+        """The journal's schema version, given the names of its ``tables``; None where it has
+        none yet."""
+        if meta.name not in tables:
             return None
         stored = conn.execute(
             select(meta.c.value).where(meta.c.key == "schema_version")
