@@ -56,12 +56,17 @@ def test_one_run_per_slot_across_workers_and_none_lost_to_a_kill(
             return [row.id for row in run_rows(db_url).values()
                     if row.status == "running" and row.lease_pid == victim]
 
-        wait_for(lambda: len(_slots(db_url)) >= 3 and bool(in_flight()),
-                 "three slots fired, and a run in flight on the first worker")
-        # Read before the kill: a worker on this machine takes a dead holder's run over at once,
-        # so after it the run may already be leased to another process. The run lasts 2 s; the
-        # kill follows the read within milliseconds.
-        interrupted = in_flight()
+        seen: list[str] = []
+
+        def ready() -> bool:
+            seen[:] = in_flight()
+            return len(_slots(db_url)) >= 3 and bool(seen)
+
+        wait_for(ready, "three slots fired, and a run in flight on the first worker")
+        # What the condition read, not a second read: a worker on this machine takes a dead
+        # holder's run over at once, and a run seen in flight may end before another read. The
+        # run lasts 2 s; the kill follows the read within milliseconds.
+        interrupted = list(seen)
         workers[0].kill()
         fired = len(_slots(db_url))
         wait_for(lambda: len(_slots(db_url)) >= fired + 4, "four slots fired after the kill")
