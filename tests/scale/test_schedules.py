@@ -6,6 +6,7 @@ and each run's first ``durablec.now()`` is its slot."""
 from __future__ import annotations
 
 import signal
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -52,20 +53,20 @@ def test_one_run_per_slot_across_workers_and_none_lost_to_a_kill(
     try:
         victim = workers[0].pid
 
-        def in_flight() -> list[str]:
-            return [row.id for row in run_rows(db_url).values()
-                    if row.status == "running" and row.lease_pid == victim]
-
         seen: list[str] = []
 
         def ready() -> bool:
-            seen[:] = in_flight()
+            # Only runs whose slot is under a second old: each lasts at least 2 s from its slot,
+            # so it is still in flight when the kill follows this read, even on a loaded machine.
+            # (An older run seen running may finish in the gap and never be taken over.)
+            fresh = {run_id for slot, run_id in _slots(db_url) if slot > time.time() - 1.0}
+            seen[:] = [row.id for row in run_rows(db_url).values()
+                       if row.id in fresh and row.status == "running" and row.lease_pid == victim]
             return len(_slots(db_url)) >= 3 and bool(seen)
 
-        wait_for(ready, "three slots fired, and a run in flight on the first worker")
+        wait_for(ready, "three slots fired, and a fresh run in flight on the first worker")
         # What the condition read, not a second read: a worker on this machine takes a dead
-        # holder's run over at once, and a run seen in flight may end before another read. The
-        # run lasts 2 s; the kill follows the read within milliseconds.
+        # holder's run over at once, so a second read may already show the new holder.
         interrupted = list(seen)
         workers[0].kill()
         fired = len(_slots(db_url))
