@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -148,7 +151,7 @@ async def _execute(
         )
         if has_history:
             # Loaded here so the rows are garbage once indexed, not held for the whole run.
-            with journal.begin() as conn:
+            with journal.begin() as conn, _no_collection():
                 context.load_journal(journal.load_steps(conn, run_id))
                 context.logged = logged_counts(conn, run_id)
         began = Began(owner.id, bool(context.records or context.attempts), started_at)
@@ -382,3 +385,19 @@ def outcome_of(row: RunRecord, codec: Codec) -> Outcome:
     if row.status == "cancelled":
         message = "the run was cancelled"
     return Outcome(row.id, row.status, error=error, message=message, wake_at=row.wake_at)
+
+
+@contextmanager
+def _no_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a journal is loaded and indexed: the load makes
+    tens of thousands of acyclic objects (a tuple per row, a record per step), and the
+    collections they trigger scan every object of the process and free nothing (13 of 68 ms of
+    a 10,000-step resume). Only postponed: collection resumes at the end of the block."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

@@ -175,6 +175,7 @@ class Journal:
         self._insert_step = self.prepare(
             ("insert_step",), lambda: _INSERT_STEP if self._lastrowid else _INSERT_STEP_RETURNING
         )
+        self._load_steps = self.prepare(("load_steps",), lambda: _LOAD_STEPS)
         self._committers: dict[asyncio.AbstractEventLoop, Committer] = {}
 
     def close(self) -> None:
@@ -297,7 +298,11 @@ class Journal:
         """What replay needs of the run's whole journal (REPLAY_COLUMNS), in recording order, in
         one query. Payloads stay bytes: each is unpickled only when its step is replayed; those
         over ``lazy_over`` bytes are left out (NULL), fetched by ``load_result`` then."""
-        return conn.execute(_LOAD_STEPS, {"run_id": run_id, "lazy_over": self.lazy_over}).all()
+        result = self._load_steps.execute(conn, {"run_id": run_id, "lazy_over": self.lazy_over})
+        # The driver's own tuples: a SQLAlchemy Row per step was a third of a large resume.
+        rows: Sequence[Any] = result.cursor.fetchall()
+        result.close()
+        return rows
 
     def load_result(self, conn: Connection, step_id: int) -> bytes | None:
         """One step's recorded payload, for a step recorded earlier in this same execution or

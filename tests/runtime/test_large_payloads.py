@@ -10,6 +10,7 @@ import pytest
 import durablec
 from durablec.errors import JournalError, RunSuspendedError
 from durablec.runtime.runner import journal_for
+from durablec.runtime.store.schema import REPLAY_COLUMNS
 from durablec.runtime.worker import work
 from helpers import Loader
 
@@ -39,7 +40,8 @@ def test_large_results_are_read_when_replay_reaches_them(
         durablec.run(mod.chunks, db=db_url, run_id="big1")
     journal = journal_for(db_url)
     with journal.begin() as conn:
-        loaded = {row.key: row.result for row in journal.load_steps(conn, "big1")}
+        loaded = {found["key"]: found["result"] for found in (
+            dict(zip(REPLAY_COLUMNS, row)) for row in journal.load_steps(conn, "big1"))}
     assert loaded["0"] is None and loaded["1"] is not None  # 4 KB left out, the time loaded
     durablec.Client(db_url).send_event("big1", "go")
     outcomes = asyncio.run(work(db_url, [mod.chunks], until_idle=True))
