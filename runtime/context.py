@@ -196,7 +196,7 @@ class RunContext:
         if payload is None:
             return None
         try:
-            return self.codec.loads(payload, f"{self.run_id}/{key}")
+            return self.codec.loads_step(payload, self.run_id, key)
         except TamperedPayloadError as exc:
             raise self.fail(TamperedPayloadError(
                 f"run {self.run_id}, step {key}{self._where(key)}: {exc}; then `durablec retry "

@@ -100,6 +100,13 @@ class Codec:
     def loads(self, payload: bytes, context: str) -> Any:
         return cloudpickle.loads(self.verified(payload, context))
 
+    def loads_step(self, payload: bytes, run_id: str, key: str) -> Any:
+        """``loads`` of a step's payload, whose context text is built only when a check needs
+        it: replay loads one per step."""
+        if self._secret is None and payload[:1] == _PLAIN:
+            return cloudpickle.loads(payload[1:])
+        return self.loads(payload, f"{run_id}/{key}")
+
     def verified(self, payload: bytes, context: str) -> bytes:
         """The pickle inside ``payload`` once its signature checks out (nothing is unpickled);
         TamperedPayloadError, saying why, otherwise."""
@@ -148,8 +155,10 @@ def canonical_digest(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
     memory addresses removed) rather than from pickle bytes, which change with protocol, memo
     order and hash seeds and would raise false alarms.
     """
-    if not kwargs and _SCALARS.issuperset(map(type, args)):
-        # Every step's fast path (replay checks each one): the same text _canon builds.
+    if not kwargs and len(args) == 1 and type(args[0]) in _SCALARS:
+        # The fast paths (replay checks every step): the same text _canon builds.
+        text = "tuple[%s:%r,]dict{}" % (type(args[0]).__name__, args[0])  # noqa: UP031 - fastest
+    elif not kwargs and _SCALARS.issuperset(map(type, args)):
         text = "tuple[" + "".join([type(a).__name__ + ":" + repr(a) + "," for a in args]) + "]dict{}"
     else:
         parts: list[str] = []
