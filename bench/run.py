@@ -158,6 +158,7 @@ def measure_cases(plan: Plan, backends: list[str], dbs: Databases, build: Path,
         figures.add("transparent", "-", "baseline", t["baseline_us"])
         figures.add("transparent", "-", "compiled", t["compiled_us"])
         measure_floor(plan, backends, dbs, figures)
+        measure_start(dbs.tmp, figures)
         for system in rotated(systems, r):
             b, k = system.backend, system.key
             figures.add("steps", b, k, side(system, "steps", plan.steps, dbs.fresh(b), build)
@@ -184,6 +185,27 @@ FLOORS = (
     ("sqlite", "DELETE", "FULL"),
     ("postgresql", "-", "-"),
 )
+
+
+def measure_start(tmp: Path, figures: Figures) -> None:
+    """A worker's start as a deployment sees it, with ``PYTHONDONTWRITEBYTECODE=1`` (no
+    ``__pycache__`` writes): ``durablec worker tasks.py:steps --until-idle`` on an empty journal,
+    from spawn to exit. The first start of a round compiles the tasks into a fresh cache
+    (cold); the second finds them there (warm). ``-X importtime`` on a third, warm start tells
+    whether LibCST was loaded at all; it is not timed (it slows every import)."""
+    work = Path(tempfile.mkdtemp(dir=tmp, prefix="start-"))
+    for name in ("durable_tasks.py", "workload.py"):
+        shutil.copy(BENCH / name, work / name)
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "DURABLEC_CACHE_DIR": str(work / "cache"),
+           "DURABLEC_DATABASE_URL": f"sqlite:///{work / 'j.db'}"}
+    argv = [sys.executable, "-m", "durablec", "worker", "durable_tasks.py:steps", "--until-idle"]
+    for label in ("worker_start_cold", "worker_start_warm"):
+        started = time.perf_counter()
+        subprocess.run(argv, cwd=work, env=env, check=True, capture_output=True)
+        figures.add(label, "-", "durablec", time.perf_counter() - started)
+    traced = subprocess.run([argv[0], "-X", "importtime", *argv[1:]], cwd=work, env=env,
+                            check=True, capture_output=True, text=True)
+    figures.add("worker_start_libcst", "-", "durablec", float("libcst" in traced.stderr))
 
 
 def measure_floor(plan: Plan, backends: list[str], dbs: Databases, figures: Figures) -> None:
