@@ -172,6 +172,8 @@ def measure_cases(plan: Plan, backends: list[str], dbs: Databases, build: Path,
                 got = side(system, "recover", n, dbs.copy(b, snapshots[(k, b, n)]), build)
                 figures.add(f"recover_total_{n}", b, k, got["total_s"])
                 figures.add(f"recover_rate_{n}", b, k, got["steps_per_s"])
+                if "replay_s" in got:
+                    figures.add(f"recover_replay_{n}", b, k, got["replay_s"])
                 figures.add(f"rss_recover_{n}", b, k, got["rss_mb"])
             got = side(system, "recover_large", plan.large, dbs.copy(b, snapshots[(k, b, -1)]),
                        build)
@@ -187,6 +189,34 @@ FLOORS = (
 )
 
 
+WORKER_TASKS = """
+import asyncio
+
+import durablec
+
+
+async def download(url: str) -> bytes:
+    await asyncio.sleep(0)
+    return url.encode()
+
+
+@durablec.task(id="fetch", retry=durablec.Retry.exponential(max_attempts=3))
+async def fetch(urls: list[str]) -> int:
+    total = 0
+    for url in urls:
+        total += len(await download(url))
+    return total
+
+
+@durablec.task(id="pipeline")
+async def pipeline(n: int) -> list[int]:
+    parts = await asyncio.gather(*(asyncio.sleep(0, i) for i in range(n)))
+    await durablec.sleep(0)
+    return list(parts)
+"""
+"""What the worker-start row's worker serves: a small module of ordinary tasks."""
+
+
 def measure_start(tmp: Path, figures: Figures) -> None:
     """A worker's start as a deployment sees it, with ``PYTHONDONTWRITEBYTECODE=1`` (no
     ``__pycache__`` writes): ``durablec worker tasks.py:steps --until-idle`` on an empty journal,
@@ -194,11 +224,11 @@ def measure_start(tmp: Path, figures: Figures) -> None:
     (cold); the second finds them there (warm). ``-X importtime`` on a third, warm start tells
     whether LibCST was loaded at all; it is not timed (it slows every import)."""
     work = Path(tempfile.mkdtemp(dir=tmp, prefix="start-"))
-    for name in ("durable_tasks.py", "workload.py"):
-        shutil.copy(BENCH / name, work / name)
+    (work / "tasks.py").write_text(WORKER_TASKS)
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "DURABLEC_CACHE_DIR": str(work / "cache"),
            "DURABLEC_DATABASE_URL": f"sqlite:///{work / 'j.db'}"}
-    argv = [sys.executable, "-m", "durablec", "worker", "durable_tasks.py:steps", "--until-idle"]
+    argv = [sys.executable, "-m", "durablec", "worker", "tasks.py:fetch", "tasks.py:pipeline",
+            "--until-idle"]
     for label in ("worker_start_cold", "worker_start_warm"):
         started = time.perf_counter()
         subprocess.run(argv, cwd=work, env=env, check=True, capture_output=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from operator import itemgetter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Final
@@ -321,20 +322,23 @@ class Prepared:
     driver accepts for the column types (str, int, float, bool, bytes, None).
     """
 
-    __slots__ = ("sql", "order")
+    __slots__ = ("sql", "_params")
 
     def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler)
         self.sql = str(compiled)
-        self.order: tuple[str, ...] | None = (
-            tuple(compiled.positiontup) if compiled.positiontup else None
+        order = tuple(compiled.positiontup or ())
+        # The driver's parameters from the values, in C: a tuple in the statement's order for
+        # positional drivers (SQLite), the dict itself for named ones (psycopg).
+        self._params: Callable[[dict[str, Any]], Any] = (
+            (lambda values: values) if not order
+            else (lambda values, name=order[0]: (values[name],)) if len(order) == 1
+            else itemgetter(*order)
         )
 
     def execute(self, conn: Connection, values: dict[str, Any]) -> CursorResult[Any]:
-        order = self.order
-        params: Any = tuple([values[name] for name in order]) if order is not None else values
-        return conn.exec_driver_sql(self.sql, params)
+        return conn.exec_driver_sql(self.sql, self._params(values))
 
 
 def _reason(exc: Exception) -> str:
