@@ -10,7 +10,7 @@ this process, after a suspension and after a crash see the same index (docs/runt
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, NamedTuple
 
@@ -108,12 +108,11 @@ class RunContext:
         taken, self.logs = self.logs, []
         return taken
 
-    def load_journal(self, rows: Sequence[Any]) -> None:
+    def load_journal(self, rows: Iterable[Sequence[Any]]) -> None:
         """Index the run's step rows, in recording order: the final outcome per key, attempts so
         far per key, and the rewind of each retried scope."""
         records = self.records
         attempts = self.attempts
-        # One copy of each callee and file name instead of one per row.
         names: dict[Any, Any] = {}
         # Unpacked by position (_UNPACKED, checked against REPLAY_COLUMNS at import): a
         # 10,000-step journal is read in milliseconds.
@@ -124,8 +123,11 @@ class RunContext:
                 self.rewind(BODY_KEY)
                 attempts[key] = (attempt, step_id, attempt if final else attempts.get(key, (0, 0, 0))[2])
             elif final:
+                # The driver makes a new string per cell; a resume keeps one of each.
                 callee = names.setdefault(callee, callee)
                 file = names.setdefault(file, file)
+                kind = names.setdefault(kind, kind)
+                outcome = names.setdefault(outcome, outcome)
                 # A NULL result is a large one left in the database (load_steps): lazy.
                 records[key] = _new_record(StepRecord, (step_id, kind, callee, file, line, outcome,
                                                         result, digest, attempt, result is None))

@@ -78,6 +78,9 @@ _LOAD_STEPS: Final = (
 
 LAZY_PAYLOAD_DEFAULT: Final = 256 * 1024
 
+_LOAD_BATCH: Final = 1000
+"""Step rows fetched from the driver at a time while a journal loads."""
+
 
 def _lazy_over() -> int:
     """DURABLEC_LAZY_PAYLOAD: results larger than this many bytes are read only when replay
@@ -295,15 +298,21 @@ class Journal:
         step_id: int | None = result.scalar_one_or_none()
         return step_id
 
-    def load_steps(self, conn: Connection, run_id: str) -> Sequence[Any]:
+    def load_steps(self, conn: Connection, run_id: str) -> Iterator[Sequence[Any]]:
         """What replay needs of the run's whole journal (REPLAY_COLUMNS), in recording order, in
-        one query. Payloads stay bytes: each is unpickled only when its step is replayed; those
+        one query whose rows are taken from the driver in batches: no more than one batch of
+        them is alive as Python objects beside what the caller keeps (the peak memory of a large
+        resume). Payloads stay bytes: each is unpickled only when its step is replayed; those
         over ``lazy_over`` bytes are left out (NULL), fetched by ``load_result`` then."""
         result = self._load_steps.execute(conn, {"run_id": run_id, "lazy_over": self.lazy_over})
-        # The driver's own tuples: a SQLAlchemy Row per step was a third of a large resume.
-        rows: Sequence[Any] = result.cursor.fetchall()
-        result.close()
-        return rows
+        # The driver's own tuples, from its cursor: a SQLAlchemy Row per step was a third of a
+        # large resume. (Not a server-side cursor: SQLAlchemy keeps the first row of one.)
+        cursor = result.cursor
+        try:
+            while batch := cursor.fetchmany(_LOAD_BATCH):
+                yield from batch
+        finally:
+            result.close()
 
     def load_result(self, conn: Connection, step_id: int) -> bytes | None:
         """One step's recorded payload, for a step recorded earlier in this same execution or
@@ -332,13 +341,23 @@ class Prepared:
         # The driver's parameters from the values, in C: a tuple in the statement's order for
         # positional drivers (SQLite), the dict itself for named ones (psycopg).
         self._params: Callable[[dict[str, Any]], Any] = (
-            (lambda values: values) if not order
-            else (lambda values, name=order[0]: (values[name],)) if len(order) == 1
+            _as_named if not order else _one_of(order[0]) if len(order) == 1
             else itemgetter(*order)
         )
 
     def execute(self, conn: Connection, values: dict[str, Any]) -> CursorResult[Any]:
         return conn.exec_driver_sql(self.sql, self._params(values))
+
+
+def _as_named(values: dict[str, Any]) -> dict[str, Any]:
+    return values
+
+
+def _one_of(name: str) -> Callable[[dict[str, Any]], tuple[Any]]:
+    """A one-parameter statement's parameters (itemgetter of one name gives no tuple)."""
+    def params(values: dict[str, Any]) -> tuple[Any]:
+        return (values[name],)
+    return params
 
 
 def _reason(exc: Exception) -> str:
