@@ -69,7 +69,7 @@ def test_step_insert_is_fenced_by_lease_epoch(db_url: str) -> None:
     with journal.engine.connect() as conn:
         assert journal.insert_step(conn, _step("r", 3)) is not None
         assert journal.insert_step(conn, _step("r", 2)) is None  # a stale holder writes nothing
-        assert len(journal.load_steps(conn, "r")) == 1
+        assert len(list(journal.load_steps(conn, "r"))) == 1
 
 
 def test_runs_due_for_a_worker_count_retrying_ones_past_their_wake_time(db_url: str) -> None:
