@@ -109,6 +109,10 @@ class Databases:
 def spawn(argv: list[str], env: dict[str, str] | None = None, *, killed: bool = False) -> dict[str, Any]:
     """Run one measuring process; its BENCH-RESULT line, or {} for a process meant to die."""
     full_env = {**os.environ, **(env or {}), T0_ENV: repr(time.time())}
+    # As installed software runs: with bytecode caches, which the first processes write (an
+    # installed DBOS has them from pip; an editable durablec would otherwise compile its ~60
+    # modules from source at every start, about 60 ms).
+    full_env.pop("PYTHONDONTWRITEBYTECODE", None)
     if killed:
         full_env[KILL_ENV] = "1"
     proc = subprocess.run([sys.executable, *argv], cwd=BENCH, env=full_env, capture_output=True,
