@@ -2,7 +2,8 @@
 
 The per-checkpoint hot path uses one precompiled SQLAlchemy Core statement: an ``INSERT ...
 SELECT ... WHERE EXISTS`` that records a step only while the writer still holds the run's lease
-(fencing) in one round trip. Times are seconds since the Unix epoch (UTC) as floats, the same on
+(fencing) in one round trip; a result over ``lazy_over`` bytes goes to ``durablec_payloads`` in
+a second statement of the same transaction, only when the step's row was written. Times are seconds since the Unix epoch (UTC) as floats, the same on
 every backend.
 """
 
@@ -21,6 +22,7 @@ from sqlalchemy import (
     bindparam,
     create_engine,
     exists,
+    func,
     insert,
     select,
     update,
@@ -36,6 +38,7 @@ from durablec.runtime.clock import now
 from durablec.runtime.store.backend import Backend, backend_for
 from durablec.runtime.store.committer import Committer
 from durablec.runtime.store.schema import (
+    LAZY_PAYLOAD_DEFAULT,
     METADATA,
     MIGRATIONS,
     REPLAY_COLUMNS,
@@ -43,6 +46,7 @@ from durablec.runtime.store.schema import (
     STEP_COLUMNS,
     TABLES,
     meta,
+    payloads,
     runs,
     steps,
     unless_over,
@@ -69,6 +73,9 @@ _INSERT_STEP: Final = (
 )
 _INSERT_STEP_RETURNING: Final = _INSERT_STEP.returning(steps.c.id)
 
+_INSERT_PAYLOAD: Final = insert(payloads).values(
+    step_id=bindparam("step_id"), run_id=bindparam("run_id"), result=bindparam("result"))
+
 _LOAD_STEPS: Final = (
     select(*(unless_over(steps.c.result, bindparam("lazy_over")) if name == "result"
              else steps.c[name] for name in REPLAY_COLUMNS))
@@ -76,15 +83,22 @@ _LOAD_STEPS: Final = (
     .order_by(steps.c.id)
 )
 
-LAZY_PAYLOAD_DEFAULT: Final = 256 * 1024
+# A step's result wherever it is: its row, or durablec_payloads when it was stored apart (or both
+# places are read: a row of an older journal, or written under a higher DURABLEC_LAZY_PAYLOAD).
+_LOAD_RESULT: Final = (
+    select(func.coalesce(steps.c.result, payloads.c.result))
+    .select_from(steps.outerjoin(payloads, payloads.c.step_id == steps.c.id))
+    .where(steps.c.id == bindparam("step_id"))
+)
 
 _LOAD_BATCH: Final = 1000
 """Step rows fetched from the driver at a time while a journal loads."""
 
 
 def _lazy_over() -> int:
-    """DURABLEC_LAZY_PAYLOAD: results larger than this many bytes are read only when replay
-    reaches their step (and never by listings, ``inspect`` or the dashboard)."""
+    """DURABLEC_LAZY_PAYLOAD: results larger than this many bytes are stored apart from their
+    step rows and read only when replay reaches their step (never by listings, ``inspect`` or
+    the dashboard)."""
     text = os.environ.get("DURABLEC_LAZY_PAYLOAD", str(LAZY_PAYLOAD_DEFAULT))
     try:
         value = int(text)
@@ -179,6 +193,7 @@ class Journal:
         self._insert_step = self.prepare(
             ("insert_step",), lambda: _INSERT_STEP if self._lastrowid else _INSERT_STEP_RETURNING
         )
+        self._insert_payload = self.prepare(("insert_payload",), lambda: _INSERT_PAYLOAD)
         self._load_steps = self.prepare(("load_steps",), lambda: _LOAD_STEPS)
         self._committers: dict[asyncio.AbstractEventLoop, Committer] = {}
 
@@ -291,12 +306,30 @@ class Journal:
         return found
 
     def insert_step(self, conn: Connection, values: dict[str, Any]) -> int | None:
-        """Record one attempt (the caller commits); None when the lease was lost."""
+        """Record one attempt (the caller commits); None when the lease was lost. A result over
+        ``lazy_over`` bytes is stored apart (:meth:`insert_apart`)."""
+        payload = values["result"]
+        if payload is not None and len(payload) > self.lazy_over:
+            return self.insert_apart(conn, values, payload)
         result = self._insert_step.execute(conn, values)
         if self._lastrowid:
             return result.lastrowid if result.rowcount == 1 else None
         step_id: int | None = result.scalar_one_or_none()
         return step_id
+
+    def insert_apart(self, conn: Connection, values: dict[str, Any], payload: bytes) -> int | None:
+        """Record one attempt whose result ``payload`` goes to durablec_payloads: its row first
+        (fenced, with a NULL result), then the payload, only if the row was written, in the
+        caller's transaction: a payload never exists without its step, nor a step without it."""
+        step_id = self.insert_step(conn, {**values, "result": None})
+        if step_id is not None:
+            self.store_apart(conn, step_id, values["run_id"], payload)
+        return step_id
+
+    def store_apart(self, conn: Connection, step_id: int, run_id: str, payload: bytes) -> None:
+        """Store the result of step ``step_id`` (whose row has a NULL result) apart."""
+        self._insert_payload.execute(
+            conn, {"step_id": step_id, "run_id": run_id, "result": payload})
 
     def load_steps(self, conn: Connection, run_id: str) -> Iterator[Sequence[Any]]:
         """What replay needs of the run's whole journal (REPLAY_COLUMNS), in recording order, in
@@ -316,9 +349,9 @@ class Journal:
 
     def load_result(self, conn: Connection, step_id: int) -> bytes | None:
         """One step's recorded payload, for a step recorded earlier in this same execution or
-        one whose payload ``load_steps`` left out."""
+        one whose payload ``load_steps`` left out (stored apart, or over ``lazy_over``)."""
         payload: bytes | None = conn.execute(
-            select(steps.c.result).where(steps.c.id == step_id)).scalar_one_or_none()
+            _LOAD_RESULT, {"step_id": step_id}).scalar_one_or_none()
         return payload
 
 

@@ -1,6 +1,6 @@
 """The journal's schema: tables ``durablec_meta``, ``durablec_runs``, ``durablec_steps``,
-``durablec_events``, ``durablec_schedules``, ``durablec_schedule_slots``, ``durablec_traces``, ``durablec_executions`` and ``durablec_logs``
-(documented for SQL users in docs/schema.md), and its migrations.
+``durablec_events``, ``durablec_schedules``, ``durablec_schedule_slots``, ``durablec_traces``, ``durablec_executions``,
+``durablec_logs`` and ``durablec_payloads`` (documented for SQL users in docs/schema.md), and its migrations.
 
 Declared with SQLAlchemy Core, not SQLModel: a process that resumes a run or reads the journal
 then imports neither the ORM nor pydantic (about 0.1 s of every start). ``durablec.models``
@@ -33,12 +33,16 @@ from sqlalchemy import (
 from sqlalchemy.sql.expression import BindParameter
 
 __all__ = [
-    "MIGRATIONS", "METADATA", "REPLAY_COLUMNS", "SCHEMA_VERSION", "STEP_COLUMNS", "TABLES",
-    "events", "executions", "held", "logs", "meta", "runs", "schedule_slots", "schedules", "steps",
-    "traces", "unless_over",
+    "LAZY_PAYLOAD_DEFAULT", "MIGRATIONS", "METADATA", "REPLAY_COLUMNS", "SCHEMA_VERSION",
+    "STEP_COLUMNS", "TABLES", "events", "executions", "held", "logs", "meta", "payloads", "runs",
+    "schedule_slots", "schedules", "steps", "traces", "unless_over",
 ]
 
-SCHEMA_VERSION: Final = 5
+SCHEMA_VERSION: Final = 6
+
+LAZY_PAYLOAD_DEFAULT: Final = 256 * 1024
+"""DURABLEC_LAZY_PAYLOAD's default: results over this many bytes are stored in
+``durablec_payloads``, apart from their step rows."""
 
 METADATA: Final = MetaData()
 
@@ -225,7 +229,19 @@ logs: Final = Table(
 """A record the task's code wrote (``logging``, or ``print`` when captured) during a run,
 committed with the next write of the run (a step, its end), never by a replay."""
 
-TABLES: Final = (meta, runs, steps, events, schedules, schedule_slots, traces, executions, logs)
+payloads: Final = Table(
+    "durablec_payloads", METADATA,
+    _required("step_id", Integer, primary_key=True, autoincrement=False),
+    _required("run_id", String(200)),
+    _required("result", LargeBinary),
+    Index("ix_durablec_payloads_run", "run_id"),
+)
+"""A step's result over DURABLEC_LAZY_PAYLOAD bytes, kept out of its ``durablec_steps`` row (whose
+``result`` is then NULL) so that reading steps (a resume, a timeline, a listing) never reads it;
+written in the transaction of the step's row, read when replay reaches the step."""
+
+TABLES: Final = (meta, runs, steps, events, schedules, schedule_slots, traces, executions, logs,
+                 payloads)
 
 
 def held(
@@ -262,6 +278,13 @@ MIGRATIONS: Final[dict[int, Sequence[str]]] = {
     # Executions, then task logs: new tables only.
     4: (),
     5: (),
+    # Payloads: results over the default threshold (LAZY_PAYLOAD_DEFAULT, 256 KiB) move out of
+    # the step rows, so that a journal of version 5 reads like one written by version 6.
+    6: (
+        "INSERT INTO durablec_payloads (step_id, run_id, result) SELECT id, run_id, result "
+        f"FROM durablec_steps WHERE length(result) > {LAZY_PAYLOAD_DEFAULT}",
+        f"UPDATE durablec_steps SET result = NULL WHERE length(result) > {LAZY_PAYLOAD_DEFAULT}",
+    ),
 }
 """SQL to bring schema version N-1 to N, by N. Version 1 is the first published schema."""
 

@@ -23,8 +23,8 @@ from sqlalchemy import Index, LargeBinary, MetaData, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 __all__ = [
-    "EventRow", "ExecutionRow", "JournalModel", "LogRow", "MetaRow", "RunRow", "ScheduleRow", "ScheduleSlotRow", "StepRow",
-    "TraceRow",
+    "EventRow", "ExecutionRow", "JournalModel", "LogRow", "MetaRow", "PayloadRow", "RunRow",
+    "ScheduleRow", "ScheduleSlotRow", "StepRow", "TraceRow",
 ]
 
 
@@ -224,3 +224,15 @@ class LogRow(JournalModel, table=True):
     message: str = Field(sa_type=Text)
     file: str | None = Field(default=None, sa_type=Text)
     line: int | None = None
+
+
+class PayloadRow(JournalModel, table=True):
+    """A step's result over DURABLEC_LAZY_PAYLOAD bytes, stored apart from its ``StepRow`` (whose
+    ``result`` is then None)."""
+
+    __tablename__ = "durablec_payloads"
+    __table_args__ = (Index("ix_durablec_payloads_run", "run_id"),)
+
+    step_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    run_id: str = Field(max_length=200)
+    result: bytes = Field(sa_type=LargeBinary)
