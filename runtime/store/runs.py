@@ -30,7 +30,8 @@ from durablec.errors import RunNotFoundError, UsageError
 from durablec.runtime.model import TERMINAL, ExecutionInfo, RunRecord, RunRows
 from durablec.runtime.store.database import Journal, now
 from durablec.runtime.store.logs import insert_logs
-from durablec.runtime.store.schema import events, executions, held, runs, steps
+from durablec.runtime.store.payloads import ids_apart, insert_copy, results_apart, split_rows
+from durablec.runtime.store.schema import events, executions, held, payloads, runs, steps
 
 if TYPE_CHECKING:
     from durablec.runtime.views import RunCount, StatusCount
@@ -259,6 +260,9 @@ def fork_run(journal: Journal, run_id: str, key: str, new_id: str, recode: Recod
             queue=old.queue, concurrency_key=old.concurrency_key,
         ))
         new_ids: dict[int, int] = {}
+        # Results stored apart are copied too (recoded: a signed one's MAC covers the run id),
+        # read one at a time so that a fork of large results holds one of them at once.
+        apart = ids_apart(conn, run_id)
         for step in attempts[:cut]:
             values = dict(step._mapping)
             old_id = values.pop("id")
@@ -267,11 +271,11 @@ def fork_run(journal: Journal, run_id: str, key: str, new_id: str, recode: Recod
             k = values["key"]
             if values["args"] is not None:
                 values["args"] = recode(values["args"], f"{run_id}/{k}/args", f"{new_id}/{k}/args")
+            if old_id in apart:
+                values["result"] = journal.load_result(conn, old_id)
             if values["result"] is not None:
                 values["result"] = recode(values["result"], f"{run_id}/{k}", f"{new_id}/{k}")
-            made = conn.execute(insert(steps).values(values)).inserted_primary_key
-            assert made is not None  # a single-row insert
-            new_ids[old_id] = made[0]
+            new_ids[old_id] = insert_copy(journal, conn, values)
         kept = {step.key for step in attempts[:cut]}
         for event in conn.execute(select(events).where(events.c.run_id == run_id)).all():
             if event.consumed_key in kept:
@@ -293,20 +297,28 @@ def run_rows(journal: Journal, run_id: str) -> RunRows:
         if run is None:
             raise missing(journal, run_id)
         attempts = conn.execute(select(steps).where(steps.c.run_id == run_id).order_by(steps.c.id))
+        # An export holds every result in its row, wherever the journal stores it.
+        apart = results_apart(conn, run_id)
         sent = conn.execute(select(events).where(events.c.run_id == run_id).order_by(events.c.id))
         # Row._mapping is SQLAlchemy's public mapping view of a row.
-        return RunRows(dict(run._mapping), [dict(row._mapping) for row in attempts],
+        return RunRows(dict(run._mapping),
+                       [{**row._mapping, "result": apart.get(row.id, row.result)}
+                        for row in attempts],
                        [dict(row._mapping) for row in sent])
 
 
 def insert_run_rows(journal: Journal, rows: RunRows) -> None:
     """Write a run's rows as :func:`run_rows` read them (an exported history) into a journal
     without that run, in one transaction. Rows may lack newer columns (their defaults apply);
-    columns the tables do not have are left out."""
+    columns the tables do not have are left out. Results over the journal's threshold are
+    stored apart, as the run's own execution would have stored them."""
     with journal.begin() as conn:
         conn.execute(insert(runs).values(_known(runs, rows.run)))
-        if rows.steps:
-            conn.execute(insert(steps), [_known(steps, row) for row in rows.steps])
+        kept, apart = split_rows([_known(steps, row) for row in rows.steps], journal.lazy_over)
+        if kept:
+            conn.execute(insert(steps), kept)
+        if apart:
+            conn.execute(insert(payloads), apart)
         if rows.events:
             conn.execute(insert(events), [_known(events, row) for row in rows.events])
 
