@@ -81,7 +81,7 @@ class Handle(Generic[R]):
         row = store.get_run(self._journal, self.run_id)
         if row.status not in TERMINAL:
             return None
-        return outcome_of(row, Codec.from_env())
+        return outcome_of(row, Codec.from_env(), self._journal)
 
 
 def trigger_task(

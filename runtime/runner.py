@@ -105,7 +105,7 @@ async def _resume(
             return None
         row, epoch = got
         if epoch < 0:
-            return outcome_of(row, codec)
+            return outcome_of(row, codec, journal)
     task: Task[Any, Any] = lookup(row.task_id)
     task.check_compiled()
     return await _execute(journal, codec, row, epoch, owner, task, True, check_only)
@@ -363,19 +363,23 @@ def _lost(journal: Journal, context: RunContext) -> Outcome:
         return Outcome(context.run_id, "running", message=context.suspend.reason)
     row = store.get_run(journal, context.run_id)
     if row.status in TERMINAL:
-        return outcome_of(row, context.codec)
+        return outcome_of(row, context.codec, journal)
     return Outcome(context.run_id, "running", message="lease lost to another executor")
 
 
-def outcome_of(row: RunRecord, codec: Codec) -> Outcome:
-    """The outcome a finished (or stopped) run row describes."""
+def outcome_of(row: RunRecord, codec: Codec, journal: Journal) -> Outcome:
+    """The outcome a finished (or stopped) run row describes (its result read from ``journal``
+    when it is stored apart)."""
     if row.status == "completed":
-        return Outcome(row.id, "completed", result=codec.loads(row.result, f"{row.id}/result")
-                       if row.result is not None else None)
+        payload = store.stored_result(journal, row)
+        return Outcome(row.id, "completed", result=codec.loads(payload, f"{row.id}/result")
+                       if payload is not None else None)
     error: BaseException | None = None
-    if row.result is not None and row.status in ("failed", "dead_lettered", "paused"):
+    payload = (store.stored_result(journal, row)
+               if row.status in ("failed", "dead_lettered", "paused") else None)
+    if payload is not None:
         try:
-            loaded = codec.loads(row.result, f"{row.id}/result")
+            loaded = codec.loads(payload, f"{row.id}/result")
             error = loaded if isinstance(loaded, BaseException) else None
         except DurablecError:
             raise

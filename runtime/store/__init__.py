@@ -49,6 +49,7 @@ from durablec.runtime.store.runs import (
     run_counts,
     run_rows,
     status_counts,
+    stored_result,
     suspend,
     update_held,
     wake,
@@ -133,6 +134,7 @@ __all__ = [
     "insert_run_rows", "insert_run_write", "insert_schedule", "keep_trace", "leased_on_host",
     "list_runs", "list_schedules", "listen", "load_trace", "now", "queue_loads", "renew",
     "reset_for_retry", "run_counts", "run_rows", "run_summary", "status_counts", "step_args",
+    "stored_result",
     "suspend", "take_event", "take_lease", "take_over", "take_slot", "task_ids", "timeline",
     "trigger_schedule", "update_held", "update_schedule", "wake", "workers",
 ]

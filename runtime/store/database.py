@@ -19,6 +19,7 @@ from typing import Any, Final
 from sqlalchemy import (
     Connection,
     Engine,
+    and_,
     bindparam,
     create_engine,
     exists,
@@ -87,7 +88,8 @@ _LOAD_STEPS: Final = (
 # places are read: a row of an older journal, or written under a higher DURABLEC_LAZY_PAYLOAD).
 _LOAD_RESULT: Final = (
     select(func.coalesce(steps.c.result, payloads.c.result))
-    .select_from(steps.outerjoin(payloads, payloads.c.step_id == steps.c.id))
+    .select_from(steps.outerjoin(
+        payloads, and_(payloads.c.run_id == steps.c.run_id, payloads.c.step_id == steps.c.id)))
     .where(steps.c.id == bindparam("step_id"))
 )
 

@@ -1,38 +1,62 @@
-"""Step results stored apart from their rows (``durablec_payloads``), for the operations that
-copy a run's steps: a fork, and an exported history and its import.
+"""Results stored apart from their rows (``durablec_payloads``): a run's own result, and step
+results for the operations that copy a run's steps (a fork, an exported history and its import).
 
-The hot path's write and replay's read are the journal's own (``Journal.insert_step``,
-``Journal.load_result``); what reads steps for display never comes here.
+The hot path's write and replay's read of step results are the journal's own
+(``Journal.insert_step``, ``Journal.load_result``); what reads runs and steps for display never
+comes here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from durablec.runtime.store.database import Journal
-from durablec.runtime.store.schema import payloads, steps
+from durablec.runtime.store.schema import RUN_RESULT, payloads, steps
 
-__all__ = ["ids_apart", "insert_copy", "results_apart", "split_rows"]
+__all__ = ["drop_run_result", "ids_apart", "insert_copy", "keep_run_result", "over",
+           "results_apart", "run_result", "split_rows"]
+
+
+def keep_run_result(conn: Connection, run_id: str, payload: bytes) -> None:
+    """Store the run's own result apart (its row's ``result`` NULL), in place of one an earlier
+    attempt of the run stored."""
+    drop_run_result(conn, run_id)
+    conn.execute(insert(payloads).values(run_id=run_id, step_id=RUN_RESULT, result=payload))
+
+
+def drop_run_result(conn: Connection, run_id: str) -> None:
+    conn.execute(delete(payloads).where(payloads.c.run_id == run_id,
+                                        payloads.c.step_id == RUN_RESULT))
+
+
+def run_result(conn: Connection, run_id: str) -> bytes | None:
+    """The run's own result stored apart, or None."""
+    found: bytes | None = conn.execute(
+        select(payloads.c.result).where(payloads.c.run_id == run_id,
+                                        payloads.c.step_id == RUN_RESULT)).scalar_one_or_none()
+    return found
 
 
 def ids_apart(conn: Connection, run_id: str) -> set[int]:
     """The ids of the run's steps whose result is stored apart."""
     return set(conn.execute(
-        select(payloads.c.step_id).where(payloads.c.run_id == run_id)).scalars())
+        select(payloads.c.step_id)
+        .where(payloads.c.run_id == run_id, payloads.c.step_id != RUN_RESULT)).scalars())
 
 
 def results_apart(conn: Connection, run_id: str) -> dict[int, bytes]:
-    """The run's results stored apart, by step id: all at once, for an export (which holds
-    every payload of the run in its document anyway)."""
+    """The run's results stored apart, by step id (RUN_RESULT: the run's own): all at once, for
+    an export (which holds every payload of the run in its document anyway)."""
     rows = conn.execute(
         select(payloads.c.step_id, payloads.c.result).where(payloads.c.run_id == run_id))
     return {step_id: result for step_id, result in rows}
 
 
-def _over(result: Any, limit: int) -> bool:
+def over(result: bytes | None, limit: int) -> TypeGuard[bytes]:
+    """Whether a payload (bytes or None) is stored apart under threshold ``limit``."""
     return result is not None and len(result) > limit
 
 
@@ -45,7 +69,7 @@ def split_rows(
     kept: list[dict[str, Any]] = []
     apart: list[dict[str, Any]] = []
     for row in rows:
-        if "id" in row and _over(row.get("result"), limit):
+        if "id" in row and over(row.get("result"), limit):
             apart.append({"step_id": row["id"], "run_id": row["run_id"], "result": row["result"]})
             row = {**row, "result": None}
         kept.append(row)
@@ -56,11 +80,11 @@ def insert_copy(journal: Journal, conn: Connection, values: dict[str, Any]) -> i
     """Insert a copied step row (every column but ``id``, not fenced: a new run nobody holds);
     its result goes apart when over the journal's threshold. Returns the new id."""
     result = values["result"]
-    over = _over(result, journal.lazy_over)
+    apart = over(result, journal.lazy_over)
     made = conn.execute(
-        insert(steps).values({**values, "result": None} if over else values)).inserted_primary_key
+        insert(steps).values({**values, "result": None} if apart else values)).inserted_primary_key
     assert made is not None  # a single-row insert
     step_id: int = made[0]
-    if over:
+    if apart:
         journal.store_apart(conn, step_id, values["run_id"], result)
     return step_id

@@ -30,8 +30,25 @@ from durablec.errors import RunNotFoundError, UsageError
 from durablec.runtime.model import TERMINAL, ExecutionInfo, RunRecord, RunRows
 from durablec.runtime.store.database import Journal, now
 from durablec.runtime.store.logs import insert_logs
-from durablec.runtime.store.payloads import ids_apart, insert_copy, results_apart, split_rows
-from durablec.runtime.store.schema import events, executions, held, payloads, runs, steps
+from durablec.runtime.store.payloads import (
+    drop_run_result,
+    ids_apart,
+    insert_copy,
+    keep_run_result,
+    over,
+    results_apart,
+    run_result,
+    split_rows,
+)
+from durablec.runtime.store.schema import (
+    RUN_RESULT,
+    events,
+    executions,
+    held,
+    payloads,
+    runs,
+    steps,
+)
 
 if TYPE_CHECKING:
     from durablec.runtime.views import RunCount, StatusCount
@@ -39,7 +56,7 @@ if TYPE_CHECKING:
 __all__ = [
     "RELEASED", "cancel", "find_run", "finish_write", "get_run", "insert_run", "insert_run_rows",
     "insert_run_write", "list_runs", "missing", "record", "reset_for_retry", "run_counts",
-    "run_rows", "suspend", "update_held", "wake", "wake_in",
+    "run_rows", "stored_result", "suspend", "update_held", "wake", "wake_in",
 ]
 
 RELEASED: Final[Mapping[str, None]] = MappingProxyType(
@@ -58,6 +75,15 @@ def get_run(journal: Journal, run_id: str) -> RunRecord:
     if found is None:
         raise missing(journal, run_id)
     return found
+
+
+def stored_result(journal: Journal, run: RunRecord) -> bytes | None:
+    """The run's result (or recorded exception): in its row, or stored apart when large (the
+    row read without it, as listings read it)."""
+    if run.result is not None:
+        return run.result
+    with journal.begin() as conn:
+        return run_result(conn, run.id)
 
 
 def missing(journal: Journal, run_id: str) -> RunNotFoundError:
@@ -107,8 +133,13 @@ def finish_write(
     """A lease holder's last update of its run as a write for the group commit, so that it
     shares the transaction of the run's last steps, with the record of the execution ``ended``
     and the task's last log rows; the write returns False (and records nothing) when the lease
-    was lost."""
+    was lost. A result over the journal's threshold is stored apart, like a step's."""
     values = {**values, "updated_at": now()}
+    apart = values.get("result")
+    if over(apart, journal.lazy_over):
+        values["result"] = None
+    else:
+        apart = None
     statement = journal.prepare(("finish", *values), lambda: update(runs).where(
         held(bindparam("fence_run"), bindparam("fence_epoch"))).values(
         {name: bindparam(name, type_=runs.c[name].type) for name in values}))
@@ -121,6 +152,8 @@ def finish_write(
     def write(conn: Connection) -> bool:
         if statement.execute(conn, values).rowcount != 1:
             return False
+        if apart is not None:
+            keep_run_result(conn, run_id, apart)
         record_ended.execute(conn, execution)
         insert_logs(conn, log_rows)
         return True
@@ -228,6 +261,7 @@ def reset_for_retry(journal: Journal, run_id: str) -> None:
                     error_type=None, error_message=None, finished_at=None, wake_at=None,
                     dead_letter=None, updated_at=now())
         )
+        drop_run_result(conn, run_id)
 
 
 Recode = Callable[[bytes, str, str], bytes]
@@ -301,7 +335,7 @@ def run_rows(journal: Journal, run_id: str) -> RunRows:
         apart = results_apart(conn, run_id)
         sent = conn.execute(select(events).where(events.c.run_id == run_id).order_by(events.c.id))
         # Row._mapping is SQLAlchemy's public mapping view of a row.
-        return RunRows(dict(run._mapping),
+        return RunRows({**run._mapping, "result": apart.get(RUN_RESULT, run.result)},
                        [{**row._mapping, "result": apart.get(row.id, row.result)}
                         for row in attempts],
                        [dict(row._mapping) for row in sent])
@@ -313,7 +347,13 @@ def insert_run_rows(journal: Journal, rows: RunRows) -> None:
     columns the tables do not have are left out. Results over the journal's threshold are
     stored apart, as the run's own execution would have stored them."""
     with journal.begin() as conn:
-        conn.execute(insert(runs).values(_known(runs, rows.run)))
+        run = _known(runs, rows.run)
+        result: bytes | None = run.get("result")
+        if over(result, journal.lazy_over):
+            conn.execute(insert(runs).values({**run, "result": None}))
+            keep_run_result(conn, run["id"], result)
+        else:
+            conn.execute(insert(runs).values(run))
         kept, apart = split_rows([_known(steps, row) for row in rows.steps], journal.lazy_over)
         if kept:
             conn.execute(insert(steps), kept)

@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.expression import BindParameter
 
 __all__ = [
-    "LAZY_PAYLOAD_DEFAULT", "MIGRATIONS", "METADATA", "REPLAY_COLUMNS", "SCHEMA_VERSION",
+    "LAZY_PAYLOAD_DEFAULT", "MIGRATIONS", "METADATA", "REPLAY_COLUMNS", "RUN_RESULT", "SCHEMA_VERSION",
     "STEP_COLUMNS", "TABLES", "events", "executions", "held", "logs", "meta", "payloads", "runs",
     "schedule_slots", "schedules", "steps", "traces", "unless_over",
 ]
@@ -231,14 +231,17 @@ committed with the next write of the run (a step, its end), never by a replay.""
 
 payloads: Final = Table(
     "durablec_payloads", METADATA,
+    _required("run_id", String(200), primary_key=True),
     _required("step_id", Integer, primary_key=True, autoincrement=False),
-    _required("run_id", String(200)),
     _required("result", LargeBinary),
-    Index("ix_durablec_payloads_run", "run_id"),
 )
-"""A step's result over DURABLEC_LAZY_PAYLOAD bytes, kept out of its ``durablec_steps`` row (whose
-``result`` is then NULL) so that reading steps (a resume, a timeline, a listing) never reads it;
-written in the transaction of the step's row, read when replay reaches the step."""
+"""A result over DURABLEC_LAZY_PAYLOAD bytes, kept out of its row (whose ``result`` is then NULL)
+so that reading steps and runs (a resume, a timeline, a listing) never reads it: a step's
+(``step_id`` its ``durablec_steps.id``), or the run's own (``step_id`` RUN_RESULT). Written in the
+transaction of its row, read when replay reaches the step or when the run's outcome is asked."""
+
+RUN_RESULT: Final = 0
+"""The ``durablec_payloads.step_id`` of a run's own result (step ids start at 1)."""
 
 TABLES: Final = (meta, runs, steps, events, schedules, schedule_slots, traces, executions, logs,
                  payloads)
@@ -279,11 +282,14 @@ MIGRATIONS: Final[dict[int, Sequence[str]]] = {
     4: (),
     5: (),
     # Payloads: results over the default threshold (LAZY_PAYLOAD_DEFAULT, 256 KiB) move out of
-    # the step rows, so that a journal of version 5 reads like one written by version 6.
+    # the step and run rows, so that a journal of version 5 reads like one written by version 6.
     6: (
-        "INSERT INTO durablec_payloads (step_id, run_id, result) SELECT id, run_id, result "
+        "INSERT INTO durablec_payloads (run_id, step_id, result) SELECT run_id, id, result "
         f"FROM durablec_steps WHERE length(result) > {LAZY_PAYLOAD_DEFAULT}",
         f"UPDATE durablec_steps SET result = NULL WHERE length(result) > {LAZY_PAYLOAD_DEFAULT}",
+        f"INSERT INTO durablec_payloads (run_id, step_id, result) SELECT id, {RUN_RESULT}, result "
+        f"FROM durablec_runs WHERE length(result) > {LAZY_PAYLOAD_DEFAULT}",
+        f"UPDATE durablec_runs SET result = NULL WHERE length(result) > {LAZY_PAYLOAD_DEFAULT}",
     ),
 }
 """SQL to bring schema version N-1 to N, by N. Version 1 is the first published schema."""

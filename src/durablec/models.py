@@ -227,12 +227,11 @@ class LogRow(JournalModel, table=True):
 
 
 class PayloadRow(JournalModel, table=True):
-    """A step's result over DURABLEC_LAZY_PAYLOAD bytes, stored apart from its ``StepRow`` (whose
-    ``result`` is then None)."""
+    """A result over DURABLEC_LAZY_PAYLOAD bytes, stored apart from its ``StepRow`` (``step_id``)
+    or, with ``step_id`` 0, its run's ``RunRow``; that row's ``result`` is then None."""
 
     __tablename__ = "durablec_payloads"
-    __table_args__ = (Index("ix_durablec_payloads_run", "run_id"),)
 
+    run_id: str = Field(primary_key=True, max_length=200)
     step_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    run_id: str = Field(max_length=200)
     result: bytes = Field(sa_type=LargeBinary)

@@ -1,5 +1,5 @@
 """Results over DURABLEC_LAZY_PAYLOAD bytes (256 KiB by default, which these tests use) are stored
-in ``durablec_payloads``, apart from their step rows: replay reads each when it reaches its step;
+in ``durablec_payloads``, apart from their step rows (and a run's own result from its run row): replay reads each when it reaches its step;
 listings, ``inspect``, the timeline and the dashboard never read them; a fork, an exported history
 and a journal of schema version 5 keep them; a lost lease writes neither row. On a real SQLite
 file and a real PostgreSQL."""
@@ -29,7 +29,14 @@ from durablec.runtime.client import Client
 from durablec.runtime.history import export_history, read_history, replay_history
 from durablec.runtime.runner import journal_for
 from durablec.runtime.store import Journal, insert_run_rows
-from durablec.runtime.store.schema import LAZY_PAYLOAD_DEFAULT, meta, payloads, runs, steps
+from durablec.runtime.store.schema import (
+    LAZY_PAYLOAD_DEFAULT,
+    RUN_RESULT,
+    meta,
+    payloads,
+    runs,
+    steps,
+)
 from durablec.runtime.worker import work
 from helpers import Loader, kill_when
 
@@ -140,6 +147,60 @@ def test_listings_inspect_timeline_and_dashboard_never_read_payloads(
     assert _reading_payloads(seen)
 
 
+RETURNS = f"""
+from durablec import Retry, task
+
+async def blob(i, size):
+    return bytes([i]) * size
+
+@task(id="returns-big")
+async def returns_big():
+    return await blob(7, {BIG})
+
+@task(id="fails-big", retry=Retry.none())
+async def fails_big():
+    await blob(1, 10)
+    raise ValueError(bytes([9]) * {BIG})
+"""
+
+
+def _apart_of(journal: Journal, run_id: str) -> tuple[Any, list[int]]:
+    """The run row's result column, and the step ids of the run's payloads stored apart."""
+    with journal.begin() as conn:
+        in_row = conn.execute(select(runs.c.result).where(runs.c.id == run_id)).scalar()
+        ids = conn.execute(select(payloads.c.step_id).where(payloads.c.run_id == run_id)
+                           .order_by(payloads.c.step_id)).scalars().all()
+    return in_row, list(ids)
+
+
+def test_a_large_run_result_is_stored_apart_and_read_for_its_outcome(
+    load: Loader, db_url: str
+) -> None:
+    mod = load(RETURNS)
+    value = bytes([7]) * BIG
+    assert durablec.run(mod.returns_big, db=db_url, run_id="r1") == value
+    journal = journal_for(db_url)
+    in_row, ids = _apart_of(journal, "r1")
+    assert in_row is None and ids[0] == RUN_RESULT and len(ids) == 2  # the run's and its step's
+    client = Client(db_url)
+    with _statements() as seen:
+        assert client.get("r1").result_repr == client.timeline("r1").steps[0].result  # previews
+        assert [run.id for run in client.runs()] == ["r1"]
+    assert _reading_payloads(seen) == []
+    # The outcome of the finished run is read from durablec_payloads.
+    assert durablec.run(mod.returns_big, db=db_url, run_id="r1") == value
+    assert asyncio.run(client.handle("r1").result()) == value
+    with pytest.raises(ValueError):
+        durablec.run(mod.fails_big, db=db_url, run_id="r2")
+    with pytest.raises(ValueError) as again:
+        durablec.run(mod.fails_big, db=db_url, run_id="r2")
+    assert again.value.args == (bytes([9]) * BIG,)
+    in_row, ids = _apart_of(journal, "r2")
+    assert in_row is None and ids[0] == RUN_RESULT and len(ids) == 2  # the run's, the body row's
+    client.retry("r2")  # the run's recorded exception goes with its failure; the row's stays
+    assert _apart_of(journal, "r2") == (None, ids[1:])
+
+
 def test_a_fork_copies_the_results_stored_apart(
     load: Loader, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -174,6 +235,17 @@ def test_an_exported_history_holds_the_results_and_imports_them_apart(
     placed = _placement(scratch, "h1")
     assert placed["0"][0] is False and placed["0"][1] == _placement(journal_for(db_url), "h1")["0"][1]
     assert placed["1"] == (True, None)
+    # A run's own large result travels in the history's run row, and is stored apart again.
+    returning = load(RETURNS)
+    assert durablec.run(returning.returns_big, db=db_url, run_id="h2") == bytes([7]) * BIG
+    document = export_history(Client(db_url), "h2")
+    assert len(document["run"]["result"]["base64"]) > BIG
+    path.write_text(json.dumps(document))
+    history = read_history(path)
+    assert replay_history(history, returning.returns_big) is None
+    insert_run_rows(scratch, history.rows)
+    in_row, ids = _apart_of(scratch, "h2")
+    assert in_row is None and ids[0] == RUN_RESULT and len(ids) == 2
 
 
 def _downgrade_to_version_5(url: str) -> None:
@@ -197,11 +269,12 @@ def _cli(tmp: Path, url: str, *args: str, **env: str) -> subprocess.CompletedPro
 def test_a_version_5_journal_moves_its_large_results_apart_and_replays(
     load: Loader, db_url: str, tmp_path: Path
 ) -> None:
-    (tmp_path / "tasks.py").write_text(FLOWS)
-    # Written as version 5 wrote it: the threshold raised, every result stays in its row.
-    waiting = _cli(tmp_path, db_url, "run", "tasks.py:blobs", "--run-id", "old",
-                   DURABLEC_LAZY_PAYLOAD=str(10**9))
-    assert waiting.returncode == 3, waiting.stderr
+    (tmp_path / "tasks.py").write_text(FLOWS + RETURNS)
+    # Written as version 5 wrote them: the threshold raised, every result stays in its row.
+    for target, run_id, code in (("blobs", "old", 3), ("returns_big", "ret", 0)):
+        made = _cli(tmp_path, db_url, "run", f"tasks.py:{target}", "--run-id", run_id,
+                    DURABLEC_LAZY_PAYLOAD=str(10**9))
+        assert made.returncode == code, made.stderr
     _downgrade_to_version_5(db_url)
     journal = journal_for(db_url)  # opening it migrates
     with journal.begin() as conn:
@@ -210,7 +283,10 @@ def test_a_version_5_journal_moves_its_large_results_apart_and_replays(
     placed = _placement(journal, "old")
     assert placed["0"][0] is False and (placed["0"][1] or 0) > LAZY_PAYLOAD_DEFAULT
     assert placed["1"] == (True, None)
+    in_row, ids = _apart_of(journal, "ret")
+    assert in_row is None and ids[0] == RUN_RESULT and len(ids) == 2
     assert _finish(load(FLOWS), db_url, "old") == [("old", "completed", DONE)]
+    assert durablec.run(load(RETURNS).returns_big, db=db_url, run_id="ret") == bytes([7]) * BIG
 
 
 def test_a_step_row_and_its_payload_are_fenced_together(db_url: str) -> None:
