@@ -3,8 +3,8 @@
 The per-checkpoint hot path uses one precompiled SQLAlchemy Core statement: an ``INSERT ...
 SELECT ... WHERE EXISTS`` that records a step only while the writer still holds the run's lease
 (fencing) in one round trip; a result over ``lazy_over`` bytes goes to ``durablec_payloads`` in
-a second statement of the same transaction, only when the step's row was written. Times are seconds since the Unix epoch (UTC) as floats, the same on
-every backend.
+a second statement of the same transaction, only when the step's row was written. Times are
+seconds since the Unix epoch (UTC) as floats, the same on every backend.
 """
 
 from __future__ import annotations
