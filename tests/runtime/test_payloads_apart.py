@@ -345,10 +345,31 @@ async def many(n):
 """
 
 
+MEASURED = """
+import resource, sys
+from durablec.cli import main
+try:
+    main(sys.argv[1:])
+finally:
+    print(f"PEAK_RSS_KB {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr)
+"""
+
+
+def _peak_rss_mb(tmp: Path, url: str, *args: str, **env: str) -> tuple[Any, float]:
+    """``durablec ARGS`` in a process of its own: its output, and its peak RSS in MB."""
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURED, *args], cwd=tmp, capture_output=True, text=True,
+        env={**os.environ, "DURABLEC_DATABASE_URL": url, "PYTHONDONTWRITEBYTECODE": "1", **env},
+        check=False)
+    assert done.returncode == 0, done.stderr
+    peak = next(line for line in done.stderr.splitlines() if line.startswith("PEAK_RSS_KB"))
+    return json.loads(done.stdout), int(peak.split()[1]) / 1024
+
+
 def test_sigkill_amid_large_results_then_recovery(db_url: str, tmp_path: Path) -> None:
     (tmp_path / "tasks.py").write_text(CRASHING)
     log = tmp_path / "log"
-    args = ("run", "tasks.py:many", "--args", "[30]", "--run-id", "K")
+    args = ("run", "tasks.py:many", "--args", "[40]", "--run-id", "K")
     env = {"CRASH_LOG": str(log)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "durablec", *args], cwd=tmp_path, text=True,
@@ -358,10 +379,13 @@ def test_sigkill_amid_large_results_then_recovery(db_url: str, tmp_path: Path) -
     journal = journal_for(db_url)
     with journal.begin() as conn:
         assert conn.execute(select(func.count()).select_from(payloads)).scalar() == 20
-    done = _cli(tmp_path, db_url, *args, **env)
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == sum(i << 20 for i in range(30))
+    # The same process with a run of one step: what a resume costs beyond it is its payloads.
+    _, alone = _peak_rss_mb(tmp_path, db_url, "run", "tasks.py:many", "--args", "[1]", **env)
+    result, resumed = _peak_rss_mb(tmp_path, db_url, *args, **env)
+    assert result == sum(i << 20 for i in range(40))
+    # One result at a time (and its pickle), not the 20 MiB replayed nor the 40 MiB recorded.
+    assert resumed - alone < 6, (resumed, alone)
     starts = log.read_text().splitlines()
-    assert starts.count("start 20") == 2 and starts.count("start 0") == 1  # replayed, not rerun
+    assert starts.count("start 20") == 2 and starts.count("start 19") == 1  # replayed, not rerun
     placed = _placement(journal, "K")
-    assert len(placed) == 30 and all(not inline and size for inline, size in placed.values())
+    assert len(placed) == 40 and all(not inline and size for inline, size in placed.values())
