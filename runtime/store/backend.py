@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from durablec.errors import JournalError
+from durablec.runtime.store.batch import Batch
 from durablec.runtime.store.notify import WAKEUP_DDL
 from durablec.runtime.store.schema import meta, schedules
 
@@ -42,6 +43,11 @@ class Backend:
 
     def configure(self, engine: Engine) -> None:
         """Settings every new connection gets."""
+
+    def batches(self, engine: Engine) -> Batch:
+        """A connection for the group commit. Where the database can take a batch's statements
+        and its COMMIT in one round trip, a :class:`Batch` that ``defers`` their results."""
+        return Batch(engine.connect())
 
     def install_wakeups(self, conn: Connection) -> None:
         """Create what wakes idle workers when a run becomes pending, if the backend can."""
