@@ -147,6 +147,12 @@ class PostgreSQL(Backend):
     reach_hint: ClassVar[str] = ("that the server is running and reachable, and the user, "
                                  "password and database name")
 
+    def batches(self, engine: Engine) -> Batch:
+        # Imported here: psycopg is an optional dependency, loaded only for PostgreSQL.
+        from durablec.runtime.store.pipeline import Pipelined
+
+        return Pipelined(engine.connect())
+
     def install_wakeups(self, conn: Connection) -> None:
         for statement in WAKEUP_DDL:
             conn.exec_driver_sql(statement)
