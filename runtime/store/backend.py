@@ -148,6 +148,11 @@ class PostgreSQL(Backend):
                                  "password and database name")
 
     def batches(self, engine: Engine) -> Batch:
+        """Pipelined batches, unless something listens to the engine's statements or their
+        errors (a tracer, a fault-injecting test): the pipeline sends its statements past
+        SQLAlchemy, so those get SQLAlchemy's path, a round trip per statement."""
+        if _watched(engine):
+            return Batch(engine.connect())
         # Imported here: psycopg is an optional dependency, loaded only for PostgreSQL.
         from durablec.runtime.store.pipeline import Pipelined
 
@@ -172,6 +177,13 @@ class PostgreSQL(Backend):
         conn.exec_driver_sql(
             f"SET LOCAL idle_in_transaction_session_timeout = {int(seconds * 1000)}"
         )
+
+
+def _watched(engine: Engine) -> bool:
+    """Whether a listener (on this engine or on every Engine) sees statements or their errors."""
+    dispatch = engine.dispatch
+    return bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute
+                or engine.dialect.dispatch.handle_error)
 
 
 def _enter_wal(cursor: sqlite3.Cursor, patience: float) -> None:
