@@ -2,11 +2,11 @@
 
 A write of the group commit sends its statements through a :class:`Batch` and returns how to
 read its result (a function called at once where the batch does not defer, else after the
-commit). :class:`Batch` executes each statement through SQLAlchemy as it
-is sent, so the result is there at once (SQLite, where a statement costs no round trip). A
-backend that can defer results (PostgreSQL's pipeline mode, ``runtime/store/pipeline.py``)
-returns a subclass whose ``defers`` is true: every statement and the COMMIT go to the server
-together, and the results are read after the commit.
+commit). :class:`Batch` executes each statement through SQLAlchemy as it is sent, so the result
+is there at once (SQLite, where a statement costs no round trip). A backend that can defer
+results (PostgreSQL's pipeline mode, ``runtime/store/pipeline.py``) returns a subclass whose
+``defers`` is true: every statement and the COMMIT go to the server together, and the results
+are read after the commit.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Protocol
 from sqlalchemy import Connection
 
 __all__ = ["Batch", "Sent", "Write"]
+
 
 class Sent(Protocol):
     """A statement sent in a batch: the part of SQLAlchemy's ``CursorResult`` writes read."""
