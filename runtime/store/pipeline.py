@@ -17,10 +17,12 @@ committer sees one kind of failure on every backend.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 import psycopg
+from psycopg import pq
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
@@ -32,7 +34,7 @@ __all__ = ["Pipelined"]
 class Pipelined(Batch):
     """Group commits whose statements and COMMIT are sent together (psycopg pipeline mode)."""
 
-    __slots__ = ("_driver", "_pipeline")
+    __slots__ = ("_driver", "_pipeline", "_synced")
 
     defers: ClassVar[bool] = True
 
@@ -42,7 +44,7 @@ class Pipelined(Batch):
         assert isinstance(driver, psycopg.Connection)
         self._driver: psycopg.Connection[Any] = driver
         self._pipeline: AbstractContextManager[psycopg.Pipeline] = driver.pipeline()
-        self._pipeline.__enter__()
+        self._synced: Callable[[], None] = self._pipeline.__enter__().sync
 
     def begin(self) -> None:
         # SQLAlchemy's begin sends nothing; it makes its commit() (and events) apply.
@@ -56,6 +58,17 @@ class Pipelined(Batch):
         except psycopg.Error as exc:
             raise DBAPIError.instance(sql, params, exc, psycopg.Error) from exc
         return _Pending(cursor)
+
+    def commit(self) -> None:
+        if self._driver.pgconn.transaction_status == pq.TransactionStatus.IDLE:
+            # Every answer has arrived already (the server flushed a full buffer): libpq then
+            # reports the status of the last Sync, and psycopg's commit() would send no COMMIT
+            # at all. A Sync first shows it the open transaction: a rare second round trip.
+            try:
+                self._synced()
+            except psycopg.Error as exc:
+                raise DBAPIError.instance("COMMIT", None, exc, psycopg.Error) from exc
+        super().commit()
 
     def close(self) -> None:
         self._leave_pipeline()

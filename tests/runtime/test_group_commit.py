@@ -196,3 +196,22 @@ def test_a_batch_is_one_round_trip_on_postgresql(postgres_url: str) -> None:
     answers = [line for line in trace if "\tReadyForQuery\t" in line and line.startswith("B")]
     # One per batch, and one as the committer leaves pipeline mode to return the connection.
     assert len(answers) == 3 + 1, answers
+
+
+def test_a_batch_whose_answers_all_arrived_before_its_commit_is_committed(db_url: str) -> None:
+    """When every answer of a pipelined batch has arrived before the COMMIT (here a write reads
+    its result early; in production a server that flushed a full buffer), libpq reports the
+    last Sync's idle status and psycopg's commit() alone would send no COMMIT."""
+    journal = _journal_with_run(db_url)
+    other = Journal(db_url)  # another engine: sees only what is committed
+
+    def early(batch: Any) -> Any:
+        step_id = journal.insert_step(batch, _step("early"))()
+        return lambda: step_id
+
+    async def main() -> list[str]:
+        with journal.writing() as writer:
+            await writer.write(early)
+            return _keys(other)
+
+    assert asyncio.run(main()) == ["early"]
