@@ -37,7 +37,7 @@ class Batch:
     __slots__ = ("conn",)
 
     defers: ClassVar[bool] = False
-    """Whether results arrive only with the commit (then no write may read one before it)."""
+    """Whether results arrive only with the commit (one read before it waits for them)."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn

@@ -12,11 +12,12 @@ A write has two halves: it sends its statements through the batch (``runtime/sto
 and returns a function that reads its result. Where the backend's batch ``defers`` (PostgreSQL,
 in psycopg's pipeline mode: ``runtime/store/pipeline.py``) every write of the batch is sent,
 then the COMMIT, and the server answers all of them in one round trip; only then are the
-results read. So a write must not need a result to decide what else to send: a write that
-depends on another's outcome puts the condition in SQL (the step's fence, repeated on the log
-rows it carries). Elsewhere (SQLite) each write's result is read as soon as it is sent, as
-before, and so on PostgreSQL while a listener watches the engine's statements (the pipeline
-sends them past SQLAlchemy's events; ``PostgreSQL.batches``). A statement that fails inside a
+results read. A result read before the commit is still right but waits for a round trip of
+its own, so the writes every run makes never read one early: a write that depends on another's
+outcome puts the condition in SQL (the step's fence, repeated on the log rows it carries and
+on a run end's execution record). Elsewhere (SQLite) each write's result is read as soon as it
+is sent, as before, and so on PostgreSQL while a listener watches the engine's statements (the
+pipeline sends them past SQLAlchemy's events; ``PostgreSQL.batches``). A statement that fails inside a
 pipeline aborts the batch at the commit, with the same error and the same rollback as on the
 other path.
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import psycopg
 from psycopg import pq
@@ -29,6 +29,8 @@ from sqlalchemy.exc import DBAPIError
 from durablec.runtime.store.batch import Batch, Sent
 
 __all__ = ["Pipelined"]
+
+T = TypeVar("T")
 
 
 class Pipelined(Batch):
@@ -57,17 +59,14 @@ class Pipelined(Batch):
             cursor.execute(sql, params)
         except psycopg.Error as exc:
             raise DBAPIError.instance(sql, params, exc, psycopg.Error) from exc
-        return _Pending(cursor)
+        return _Pending(cursor, self._synced)
 
     def commit(self) -> None:
         if self._driver.pgconn.transaction_status == pq.TransactionStatus.IDLE:
             # Every answer has arrived already (the server flushed a full buffer): libpq then
             # reports the status of the last Sync, and psycopg's commit() would send no COMMIT
             # at all. A Sync first shows it the open transaction: a rare second round trip.
-            try:
-                self._synced()
-            except psycopg.Error as exc:
-                raise DBAPIError.instance("COMMIT", None, exc, psycopg.Error) from exc
+            _as_sqlalchemy(self._synced, "SYNC")
         super().commit()
 
     def close(self) -> None:
@@ -88,15 +87,20 @@ class Pipelined(Batch):
 
 
 class _Pending:
-    """A statement's result, read from its cursor once the commit's Sync has brought it."""
+    """A statement's result, read from its cursor once the commit's Sync has brought it. Read
+    before the commit, it is waited for (a round trip) rather than wrong: psycopg fetches a
+    row itself, and a row count is there only after a Sync."""
 
-    __slots__ = ("_cursor",)
+    __slots__ = ("_cursor", "_sync")
 
-    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+    def __init__(self, cursor: psycopg.Cursor[Any], sync: Callable[[], None]) -> None:
         self._cursor = cursor
+        self._sync = sync
 
     @property
     def rowcount(self) -> int:
+        if self._cursor.pgresult is None:
+            _as_sqlalchemy(self._sync, "SYNC")
         return self._cursor.rowcount
 
     @property
@@ -105,5 +109,13 @@ class _Pending:
         return None
 
     def scalar_one_or_none(self) -> Any:
-        row = self._cursor.fetchone()
+        row = _as_sqlalchemy(self._cursor.fetchone, "FETCH")
         return None if row is None else row[0]
+
+
+def _as_sqlalchemy(call: Callable[[], T], what: str) -> T:
+    """``call()``, a driver error raised as SQLAlchemy raises it, as on the other path."""
+    try:
+        return call()
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(what, None, exc, psycopg.Error) from exc

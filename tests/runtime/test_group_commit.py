@@ -10,7 +10,7 @@ import tempfile
 from typing import Any
 
 from psycopg import pq
-from sqlalchemy import Connection, event, func, insert, select
+from sqlalchemy import Connection, bindparam, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 import durablec
@@ -215,3 +215,25 @@ def test_a_batch_whose_answers_all_arrived_before_its_commit_is_committed(db_url
             return _keys(other)
 
     assert asyncio.run(main()) == ["early"]
+
+
+def test_a_row_count_read_before_the_commit_is_waited_for(db_url: str) -> None:
+    """A write that needs a row count before the commit gets the true one (on PostgreSQL at the
+    cost of a Sync), never the pipeline's -1, and its batch still commits."""
+    journal = _journal_with_run(db_url)
+    touch = journal.prepare(("test_touch",), lambda: update(runs).where(
+        runs.c.id == bindparam("run")).values(updated_at=bindparam("at")))
+
+    def write(run_id: str) -> Any:
+        def op(batch: Any) -> Any:
+            count = touch.send(batch, {"run": run_id, "at": 5.0}).rowcount
+            return lambda: count
+        return op
+
+    async def main() -> list[int]:
+        with journal.writing() as writer:
+            return list(await asyncio.gather(writer.write(write("r")), writer.write(write("x"))))
+
+    assert asyncio.run(main()) == [1, 0]
+    with Journal(db_url).begin() as conn:
+        assert conn.execute(select(runs.c.updated_at)).scalar() == 5.0
