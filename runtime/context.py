@@ -230,7 +230,7 @@ class RunContext:
         if self.logs:
             op = step_with_logs(self.journal, values, self.take_logs())
         else:
-            op = lambda conn: insert_step(conn, values)  # noqa: E731
+            op = lambda batch: insert_step(batch, values)  # noqa: E731
         try:
             step_id = await self.writer.write(op)
         except Exception as exc:

@@ -1,9 +1,9 @@
 """The journal as the engine sees it: the names the checkpoint path uses, from the store.
 
 The engine records and replays steps through these alone: a :class:`Journal`'s
-``insert_step(conn, values)`` (``values`` keyed by ``STEP_COLUMNS``), ``load_steps(conn,
-run_id)`` (rows in ``REPLAY_COLUMNS`` order), ``prepare`` and ``writing()`` (the group
-:class:`Committer`); ``step_with_logs`` (a step's write that carries the task's log rows) and
+``insert_step(batch, values)`` (a group commit's write; ``values`` keyed by ``STEP_COLUMNS``),
+``load_steps(conn, run_id)`` (rows in ``REPLAY_COLUMNS`` order), ``prepare`` and ``writing()``
+(the group :class:`Committer`); ``step_with_logs`` (a step's write that carries the task's log rows) and
 ``logged_counts`` (the log rows a resume's replay writes again). Keeping them in one place lets
 the store change beneath the engine.
 """

@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from durablec.errors import JournalError
+from durablec.runtime.store.batch import Batch
 from durablec.runtime.store.notify import WAKEUP_DDL
 from durablec.runtime.store.schema import meta, schedules
 
@@ -42,6 +43,11 @@ class Backend:
 
     def configure(self, engine: Engine) -> None:
         """Settings every new connection gets."""
+
+    def batches(self, engine: Engine) -> Batch:
+        """A connection for the group commit. Where the database can take a batch's statements
+        and its COMMIT in one round trip, a :class:`Batch` that ``defers`` their results."""
+        return Batch(engine.connect())
 
     def install_wakeups(self, conn: Connection) -> None:
         """Create what wakes idle workers when a run becomes pending, if the backend can."""
@@ -141,6 +147,17 @@ class PostgreSQL(Backend):
     reach_hint: ClassVar[str] = ("that the server is running and reachable, and the user, "
                                  "password and database name")
 
+    def batches(self, engine: Engine) -> Batch:
+        """Pipelined batches, unless something listens to the engine's statements or their
+        errors (a tracer, a fault-injecting test): the pipeline sends its statements past
+        SQLAlchemy, so those get SQLAlchemy's path, a round trip per statement."""
+        if _watched(engine):
+            return Batch(engine.connect())
+        # Imported here: psycopg is an optional dependency, loaded only for PostgreSQL.
+        from durablec.runtime.store.pipeline import Pipelined
+
+        return Pipelined(engine.connect())
+
     def install_wakeups(self, conn: Connection) -> None:
         for statement in WAKEUP_DDL:
             conn.exec_driver_sql(statement)
@@ -160,6 +177,13 @@ class PostgreSQL(Backend):
         conn.exec_driver_sql(
             f"SET LOCAL idle_in_transaction_session_timeout = {int(seconds * 1000)}"
         )
+
+
+def _watched(engine: Engine) -> bool:
+    """Whether a listener (on this engine or on every Engine) sees statements or their errors."""
+    dispatch = engine.dispatch
+    return bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute
+                or engine.dialect.dispatch.handle_error)
 
 
 def _enter_wal(cursor: sqlite3.Cursor, patience: float) -> None:

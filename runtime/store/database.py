@@ -19,6 +19,8 @@ from typing import Any, Final
 from sqlalchemy import (
     Connection,
     Engine,
+    Insert,
+    Table,
     and_,
     bindparam,
     create_engine,
@@ -37,6 +39,7 @@ from sqlalchemy.sql.expression import ClauseElement
 from durablec.errors import JournalError
 from durablec.runtime.clock import now
 from durablec.runtime.store.backend import Backend, backend_for
+from durablec.runtime.store.batch import Batch, Sent
 from durablec.runtime.store.committer import Committer
 from durablec.runtime.store.schema import (
     LAZY_PAYLOAD_DEFAULT,
@@ -46,6 +49,7 @@ from durablec.runtime.store.schema import (
     SCHEMA_VERSION,
     STEP_COLUMNS,
     TABLES,
+    held,
     meta,
     payloads,
     runs,
@@ -53,25 +57,29 @@ from durablec.runtime.store.schema import (
     unless_over,
 )
 
-__all__ = ["DEFAULT_URL", "LAZY_PAYLOAD_DEFAULT", "Journal", "Prepared", "database_url", "now"]
+__all__ = ["DEFAULT_URL", "LAZY_PAYLOAD_DEFAULT", "Journal", "Prepared", "database_url",
+           "fenced_insert", "now"]
 
 DEFAULT_URL: Final = "sqlite:///./durablec.db"
+
+
+def fenced_insert(table: Table, names: Sequence[str]) -> Insert:
+    """An insert of one row (bind parameters named after ``names``) that writes nothing unless
+    the run ``fence_run`` still has lease epoch ``fence_epoch``: a write that must not outlive
+    the lease, decided by the database, so no round trip waits for another statement's answer
+    before it is sent."""
+    return insert(table).from_select(
+        list(names),
+        select(*(bindparam(name, type_=table.c[name].type) for name in names)).where(
+            exists().where(held(bindparam("fence_run"), bindparam("fence_epoch")))
+        ),
+    )
 
 
 # The hot path: record a step attempt only if the run's lease is still ours (fencing token),
 # in one statement. No row inserted means another worker took the run over. SQLite reports the
 # new id without RETURNING, which spares reading a result set per step.
-_INSERT_STEP: Final = (
-    insert(steps)
-    .from_select(
-        list(STEP_COLUMNS),
-        select(*(bindparam(name, type_=steps.c[name].type) for name in STEP_COLUMNS)).where(
-            exists().where(
-                runs.c.id == bindparam("fence_run"), runs.c.lease_epoch == bindparam("fence_epoch")
-            )
-        ),
-    )
-)
+_INSERT_STEP: Final = fenced_insert(steps, STEP_COLUMNS)
 _INSERT_STEP_RETURNING: Final = _INSERT_STEP.returning(steps.c.id)
 
 _INSERT_PAYLOAD: Final = insert(payloads).values(
@@ -292,7 +300,8 @@ class Journal:
             def forget() -> None:
                 self._committers.pop(loop, None)
 
-            committer = self._committers[loop] = Committer(self.engine, loop, on_idle=forget)
+            committer = self._committers[loop] = Committer(
+                self.engine, self.backend, loop, on_idle=forget)
         committer.use()
         try:
             yield committer
@@ -307,26 +316,30 @@ class Journal:
             found = self._prepared[key] = Prepared(build(), self.engine.dialect)
         return found
 
-    def insert_step(self, conn: Connection, values: dict[str, Any]) -> int | None:
-        """Record one attempt (the caller commits); None when the lease was lost. A result over
-        ``lazy_over`` bytes is stored apart (:meth:`insert_apart`)."""
+    def insert_step(self, batch: Batch, values: dict[str, Any]) -> Callable[[], int | None]:
+        """Record one attempt in a group commit; what it returns reads the new step's id, or
+        None when the lease was lost. A result over ``lazy_over`` bytes is stored apart
+        (:meth:`insert_apart`)."""
         payload = values["result"]
         if payload is not None and len(payload) > self.lazy_over:
-            return self.insert_apart(conn, values, payload)
-        result = self._insert_step.execute(conn, values)
+            return self.insert_apart(batch, values, payload)
+        sent = self._insert_step.send(batch, values)
         if self._lastrowid:
-            return result.lastrowid if result.rowcount == 1 else None
-        step_id: int | None = result.scalar_one_or_none()
-        return step_id
+            return lambda: sent.lastrowid if sent.rowcount == 1 else None
+        return sent.scalar_one_or_none
 
-    def insert_apart(self, conn: Connection, values: dict[str, Any], payload: bytes) -> int | None:
+    def insert_apart(self, batch: Batch, values: dict[str, Any],
+                     payload: bytes) -> Callable[[], int | None]:
         """Record one attempt whose result ``payload`` goes to durablec_payloads: its row first
         (fenced, with a NULL result), then the payload, only if the row was written, in the
-        caller's transaction: a payload never exists without its step, nor a step without it."""
-        step_id = self.insert_step(conn, {**values, "result": None})
+        batch's transaction: a payload never exists without its step, nor a step without it.
+        The payload row needs the step's id, so it is read at once: where the batch defers
+        results (PostgreSQL's pipeline) that is one more round trip, for a result this large."""
+        step_id = self.insert_step(batch, {**values, "result": None})()
         if step_id is not None:
-            self.store_apart(conn, step_id, values["run_id"], payload)
-        return step_id
+            self._insert_payload.send(
+                batch, {"step_id": step_id, "run_id": values["run_id"], "result": payload})
+        return lambda: step_id
 
     def store_apart(self, conn: Connection, step_id: int, run_id: str, payload: bytes) -> None:
         """Store the result of step ``step_id`` (whose row has a NULL result) apart."""
@@ -382,6 +395,10 @@ class Prepared:
 
     def execute(self, conn: Connection, values: dict[str, Any]) -> CursorResult[Any]:
         return conn.exec_driver_sql(self.sql, self._params(values))
+
+    def send(self, batch: Batch, values: dict[str, Any]) -> Sent:
+        """Execute in a group commit's batch; the result may be there only after its commit."""
+        return batch.send(self.sql, self._params(values))
 
 
 def _as_named(values: dict[str, Any]) -> dict[str, Any]:

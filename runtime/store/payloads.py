@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeGuard
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, exists, insert, select
 
-from durablec.runtime.store.database import Journal
-from durablec.runtime.store.schema import RUN_RESULT, payloads, steps
+from durablec.runtime.store.batch import Batch
+from durablec.runtime.store.database import Journal, fenced_insert
+from durablec.runtime.store.schema import RUN_RESULT, held, payloads, steps
 
 __all__ = ["drop_run_result", "ids_apart", "insert_copy", "keep_run_result", "over",
+           "send_run_result",
            "results_apart", "run_result", "split_rows"]
 
 
@@ -25,6 +27,19 @@ def keep_run_result(conn: Connection, run_id: str, payload: bytes) -> None:
     attempt of the run stored."""
     drop_run_result(conn, run_id)
     conn.execute(insert(payloads).values(run_id=run_id, step_id=RUN_RESULT, result=payload))
+
+
+def send_run_result(journal: Journal, batch: Batch, run_id: str, payload: bytes,
+                    fence: dict[str, Any]) -> None:
+    """``keep_run_result`` in a group commit's batch: written only while the run's lease holds
+    (``fence``: its ``fence_run`` and ``fence_epoch``), as the run's last update it comes with."""
+    drop = journal.prepare(("drop_run_result",), lambda: delete(payloads).where(
+        payloads.c.run_id == bindparam("run_id"), payloads.c.step_id == bindparam("step_id"),
+        exists().where(held(bindparam("fence_run"), bindparam("fence_epoch")))))
+    keep = journal.prepare(
+        ("keep_run_result",), lambda: fenced_insert(payloads, ("run_id", "step_id", "result")))
+    drop.send(batch, {"run_id": run_id, "step_id": RUN_RESULT, **fence})
+    keep.send(batch, {"run_id": run_id, "step_id": RUN_RESULT, "result": payload, **fence})
 
 
 def drop_run_result(conn: Connection, run_id: str) -> None:

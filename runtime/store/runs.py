@@ -28,8 +28,9 @@ from sqlalchemy.exc import IntegrityError
 
 from durablec.errors import RunNotFoundError, UsageError
 from durablec.runtime.model import TERMINAL, ExecutionInfo, RunRecord, RunRows
-from durablec.runtime.store.database import Journal, now
-from durablec.runtime.store.logs import insert_logs
+from durablec.runtime.store.batch import Batch
+from durablec.runtime.store.database import Journal, fenced_insert, now
+from durablec.runtime.store.logs import insert_logs, send_logs
 from durablec.runtime.store.payloads import (
     drop_run_result,
     ids_apart,
@@ -38,6 +39,7 @@ from durablec.runtime.store.payloads import (
     over,
     results_apart,
     run_result,
+    send_run_result,
     split_rows,
 )
 from durablec.runtime.store.schema import (
@@ -119,21 +121,36 @@ def insert_run(journal: Journal, values: dict[str, Any]) -> bool:
         return False
 
 
-def insert_run_write(journal: Journal, values: dict[str, Any]) -> Callable[[Connection], Any]:
+def insert_run_write(
+    journal: Journal, values: dict[str, Any]
+) -> Callable[[Batch], Callable[[], None]]:
     """A new run's insert as a write for the group commit (prepared once per column set)."""
     statement = journal.prepare(("insert_run", *values), lambda: insert(runs).values(
         {name: bindparam(name, type_=runs.c[name].type) for name in values}))
-    return lambda conn: statement.execute(conn, values)
+
+    def write(batch: Batch) -> Callable[[], None]:
+        statement.send(batch, values)
+        return _nothing
+    return write
+
+
+def _nothing() -> None:
+    """The result of a write that has none to read."""
 
 
 def finish_write(
     journal: Journal, run_id: str, epoch: int, values: dict[str, Any], ended: ExecutionInfo,
     log_rows: list[dict[str, Any]],
-) -> Callable[[Connection], bool]:
+) -> Callable[[Batch], Callable[[], bool]]:
     """A lease holder's last update of its run as a write for the group commit, so that it
     shares the transaction of the run's last steps, with the record of the execution ``ended``
     and the task's last log rows; the write returns False (and records nothing) when the lease
-    was lost. A result over the journal's threshold is stored apart, like a step's."""
+    was lost. A result over the journal's threshold is stored apart, like a step's.
+
+    The record, the log rows and a result stored apart carry the update's fence rather than
+    waiting for its row count (a batch may send everything before any answer): they are written
+    exactly when the update is, since the epoch only grows and the update's row lock holds it
+    until the commit."""
     values = {**values, "updated_at": now()}
     apart = values.get("result")
     if over(apart, journal.lazy_over):
@@ -143,20 +160,19 @@ def finish_write(
     statement = journal.prepare(("finish", *values), lambda: update(runs).where(
         held(bindparam("fence_run"), bindparam("fence_epoch"))).values(
         {name: bindparam(name, type_=runs.c[name].type) for name in values}))
-    values["fence_run"] = run_id
-    values["fence_epoch"] = epoch
-    record_ended = journal.prepare(("execution",), lambda: insert(executions).values(
-        {name: bindparam(name) for name in _EXECUTION_COLUMNS}))
-    execution = _execution_values(run_id, ended)
+    fence = {"fence_run": run_id, "fence_epoch": epoch}
+    values.update(fence)
+    record_ended = journal.prepare(
+        ("execution",), lambda: fenced_insert(executions, _EXECUTION_COLUMNS))
+    execution = {**_execution_values(run_id, ended), **fence}
 
-    def write(conn: Connection) -> bool:
-        if statement.execute(conn, values).rowcount != 1:
-            return False
+    def write(batch: Batch) -> Callable[[], bool]:
+        sent = statement.send(batch, values)
         if apart is not None:
-            keep_run_result(conn, run_id, apart)
-        record_ended.execute(conn, execution)
-        insert_logs(conn, log_rows)
-        return True
+            send_run_result(journal, batch, run_id, apart, fence)
+        record_ended.send(batch, execution)
+        send_logs(journal, batch, log_rows, fence)
+        return lambda: sent.rowcount == 1
     return write
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import inspect, select, update
 
 from durablec.errors import JournalError
 from durablec.runtime.store import SCHEMA_VERSION, Journal, database_url, run_counts
+from durablec.runtime.store.batch import Batch
 from durablec.runtime.store.schema import STEP_COLUMNS, meta, runs
 
 
@@ -67,8 +68,9 @@ def test_step_insert_is_fenced_by_lease_epoch(db_url: str) -> None:
         conn.execute(runs.insert().values(id="r", task_id="t", status="running", lease_epoch=3,
                                           created_at=0.0, updated_at=0.0))
     with journal.engine.connect() as conn:
-        assert journal.insert_step(conn, _step("r", 3)) is not None
-        assert journal.insert_step(conn, _step("r", 2)) is None  # a stale holder writes nothing
+        batch = Batch(conn)
+        assert journal.insert_step(batch, _step("r", 3))() is not None
+        assert journal.insert_step(batch, _step("r", 2))() is None  # a stale holder writes nothing
         assert len(list(journal.load_steps(conn, "r"))) == 1
 
 

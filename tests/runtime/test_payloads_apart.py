@@ -301,9 +301,15 @@ def test_a_step_row_and_its_payload_are_fenced_together(db_url: str) -> None:
                       outcome="ok", final=True, result=b"P" + b"x" * BIG, started_at=0.0,
                       finished_at=0.0, fence_run="r", fence_epoch=epoch)
         return values
-    with journal.begin() as conn:
-        assert journal.insert_step(conn, attempt("0", 2)) is None  # a stale holder writes nothing
-        written = journal.insert_step(conn, attempt("1", 3))
+    # The group commit's own batch: on PostgreSQL the pipeline, whose results come at the commit.
+    batch = journal.backend.batches(journal.engine)
+    batch.begin()
+    stale = journal.insert_step(batch, attempt("0", 2))
+    fresh = journal.insert_step(batch, attempt("1", 3))
+    batch.commit()
+    assert stale() is None  # a stale holder writes nothing
+    written = fresh()
+    batch.close()
     with journal.begin() as conn:
         stored = conn.execute(select(payloads.c.step_id, func.length(payloads.c.result))).all()
         assert [tuple(row) for row in stored] == [(written, BIG + 1)]
