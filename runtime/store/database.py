@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-from operator import itemgetter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -319,16 +319,16 @@ class Journal:
     def insert_step(self, batch: Batch, values: dict[str, Any]) -> Callable[[], int | None]:
         """Record one attempt in a group commit; what it returns reads the new step's id, or
         None when the lease was lost. A result over ``lazy_over`` bytes is stored apart
-        (:meth:`insert_apart`)."""
+        (:meth:`_insert_apart`)."""
         payload = values["result"]
         if payload is not None and len(payload) > self.lazy_over:
-            return self.insert_apart(batch, values, payload)
+            return self._insert_apart(batch, values, payload)
         sent = self._insert_step.send(batch, values)
         if self._lastrowid:
             return lambda: sent.lastrowid if sent.rowcount == 1 else None
         return sent.scalar_one_or_none
 
-    def insert_apart(self, batch: Batch, values: dict[str, Any],
+    def _insert_apart(self, batch: Batch, values: dict[str, Any],
                      payload: bytes) -> Callable[[], int | None]:
         """Record one attempt whose result ``payload`` goes to durablec_payloads: its row first
         (fenced, with a NULL result), then the payload, only if the row was written, in the
