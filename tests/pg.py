@@ -82,6 +82,14 @@ class PostgresServer:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
+    def drop_database(self, url: str) -> None:
+        """Drop a database made by :meth:`create_database`, ending every connection to it."""
+        import psycopg
+
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
     def url(self, database: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
@@ -100,6 +108,11 @@ def pg_server() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture
-def postgres_url(pg_server: PostgresServer) -> str:
-    """A fresh database on the session's server, as a plain ``postgresql://`` URL."""
-    return pg_server.create_database()
+def postgres_url(pg_server: PostgresServer) -> Iterator[str]:
+    """A fresh database on the session's server, as a plain ``postgresql://`` URL, dropped after
+    the test with every connection to it: the test process keeps one engine per URL
+    (``journal_for``), whose pooled connections would otherwise hold the server's connection
+    slots for the rest of the session ("too many clients" once enough tests ran)."""
+    url = pg_server.create_database()
+    yield url
+    pg_server.drop_database(url)
